@@ -1,0 +1,108 @@
+"""`shixi invite`: one-time binding codes for students, teachers and parents."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import typer
+from sqlalchemy import exists
+from sqlmodel import select
+
+from core.audit import record
+from core.invites import find_student, issue_invite
+from core.settings import Settings
+from models import ChannelAccount, Guardianship, School, SchoolClass, Student, Teacher
+from models.db import session_scope
+from models.types import utcnow
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def invite_person(settings: Settings, engine, kind: str, key: str) -> None:
+    """Print a code for one person; the code is the last word of the output."""
+    with session_scope(engine) as session:
+        if kind == "teacher":
+            teacher = session.exec(select(Teacher).where(Teacher.phone == key.strip())).first()
+            if teacher is None:
+                _fail(f"找不到手机号为 {key} 的教师")
+            person_id, school_id, who = teacher.id, teacher.school_id, f"教师 {teacher.name}"
+        else:
+            student = find_student(session, key)
+            if student is None:
+                _fail(f"找不到学号为 {key} 的学生")
+            school_id = student.school_id
+            if kind == "student":
+                person_id, who = student.id, f"学生 {student.name}（{student.student_no}）"
+            else:
+                parent_id = session.exec(
+                    select(Guardianship.parent_id).where(Guardianship.student_id == student.id)
+                ).first()
+                if parent_id is None:
+                    _fail(f"学生 {student.name} 的名册中没有家长信息")
+                person_id, who = parent_id, f"{student.name} 的家长"
+        invite = issue_invite(
+            session,
+            person_kind=kind,
+            person_id=person_id,
+            school_id=school_id,
+            now=utcnow(),
+            ttl_days=settings.invite.ttl_days,
+        )
+        record(
+            session,
+            actor="cli",
+            action="invite.create",
+            target_kind=kind,
+            target_id=person_id,
+            school_id=school_id,
+        )
+        expires = invite.expires_at.astimezone(settings.tz).strftime("%Y-%m-%d")
+        typer.echo(f"{who} 的绑定码（{expires} 前有效，只能使用一次）: {invite.code}")
+
+
+def invite_all_students(settings: Settings, engine, *, school: str | None, out: Path) -> None:
+    """Write student_no,name,class,code for every student without a chat binding."""
+    with session_scope(engine) as session:
+        bound = exists().where(
+            ChannelAccount.person_kind == "student", ChannelAccount.person_id == Student.id
+        )
+        query = (
+            select(Student, SchoolClass.name)
+            .outerjoin(SchoolClass, SchoolClass.id == Student.class_id)
+            .where(~bound)
+            .order_by(Student.student_no)
+        )
+        if school:
+            school_row = session.exec(select(School).where(School.name == school)).first()
+            if school_row is None:
+                _fail(f"找不到学校：{school}")
+            query = query.where(Student.school_id == school_row.id)
+        now = utcnow()
+        count = 0
+        with out.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["student_no", "name", "class", "code"])
+            for student, class_name in session.exec(query).all():
+                invite = issue_invite(
+                    session,
+                    person_kind="student",
+                    person_id=student.id,
+                    school_id=student.school_id,
+                    now=now,
+                    ttl_days=settings.invite.ttl_days,
+                )
+                writer.writerow([student.student_no, student.name, class_name or "", invite.code])
+                count += 1
+        record(
+            session,
+            actor="cli",
+            action="invite.bulk",
+            target_kind="school",
+            target_id=school or "*",
+            count=count,
+        )
+    typer.echo(f"已为 {count} 名未绑定的学生生成绑定码，写入 {out}")

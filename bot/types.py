@@ -1,0 +1,80 @@
+"""The channel-independent vocabulary: Inbound events, Replies and Notifications (the leaf)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Intents a menu key, command or recognised phrase maps to (SPEC section 2).
+INTENTS = (
+    "bind",
+    "checkin",
+    "journal",
+    "report",
+    "status",
+    "makeup",
+    "help",
+    "today",
+    "grade",
+    "handle",
+    "student",
+    "cancel",
+    "unbind",
+    "submit",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    lat: float
+    lng: float
+    datum: str  # gcj02 (WeChat) | wgs84 (Telegram) | bd09
+    source: str = "location"  # location (a message) | event (WeChat LOCATION) | live
+    accuracy_m: float | None = None
+    label: str = ""
+    live_period: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a chat user did, whatever the channel."""
+
+    channel: str  # wechat | telegram | console
+    user_id: str  # openid, Telegram user id, or the console's --as
+    at: datetime  # timezone-aware
+    text: str = ""  # message text, voice recognition, or command arguments
+    location: Location | None = None
+    intent: str | None = None  # set when a menu key or command names it outright
+    kind: str = "text"  # text | location | image | voice | event | command
+    event: str = ""  # subscribe | unsubscribe | LOCATION | CLICK ... (WeChat)
+    media: str = ""  # image URL / media id kept as evidence
+    message_id: str = ""
+    language: str = "zh"  # zh | en
+    display_name: str = ""
+
+    def get_plaintext(self) -> str:
+        return self.text.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Something to say back to the sender."""
+
+    text: str
+    ask_location: bool = False  # offer a "send my location" button where the channel has one
+    buttons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A message pushed to a person through the outbox, not as a reply."""
+
+    person_kind: str  # student | teacher | parent | mentor | school_admin
+    person_id: int
+    text: str
+    kind: str = "notice"
+    key: str = ""  # idempotency key; the outbox never sends the same key twice
+    quiet_hours: bool = False
+    expires_at: datetime | None = None
+    school_id: int | None = None
+    params: dict = field(default_factory=dict)

@@ -1,0 +1,38 @@
+"""The durable outbox: every message the system pushes on its own."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from models.types import AwareDateTime, utcnow
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_person", "person_kind", "person_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=160, unique=True)
+    school_id: int | None = Field(default=None, foreign_key="schools.id", index=True)
+    kind: str = Field(max_length=32)  # nudge | teacher_digest | parent_alert | ... | notice
+    channel: str = Field(max_length=16)
+    to_external_id: str = Field(max_length=64)
+    person_kind: str = Field(default="", max_length=16)
+    person_id: int | None = None
+    day: date | None = None
+    text: str | None = None  # rendered text; None means render from kind + params at send time
+    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    quiet_hours: bool = False  # respect quiet hours (students and parents)
+    status: str = Field(default="pending", max_length=12)  # pending|sending|sent|failed|expired
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    last_error: str = ""
+    upstream_id: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -1,0 +1,141 @@
+"""Small builders for test data: one call gives a student with school, teacher and placement."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from sqlmodel import Session, select
+
+from core.geo import to_gcj02
+from core.workdays import parse_workdays
+from models import (
+    ChannelAccount,
+    Company,
+    Guardianship,
+    Major,
+    Parent,
+    Placement,
+    School,
+    SchoolClass,
+    Student,
+    Teacher,
+)
+
+# A workplace in Guiyang (GCJ-02, as a WeChat map pick would give it).
+GUIYANG = (26.5783, 106.7135)
+
+
+def _get_or_create(session: Session, model, where: dict, **values):
+    row = session.exec(select(model).filter_by(**where)).first()
+    if row is None:
+        row = model(**where, **values)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def make_student(
+    session: Session,
+    *,
+    student_no: str = "S001",
+    name: str = "张三",
+    school: str = "贵州交通职业技术学院",
+    class_name: str = "汽修2301",
+    major: str = "汽车检测与维修技术",
+    teacher_name: str = "李老师",
+    teacher_phone: str = "13800000001",
+    parent_name: str = "张父",
+    parent_phone: str | None = None,
+    company: str = "贵阳汽车服务有限公司",
+    point: tuple[float, float] = GUIYANG,
+    coord_system: str = "gcj02",
+    radius_m: int = 500,
+    shift_start: time = time(9, 0),
+    shift_end: time = time(18, 0),
+    workdays: str = "1-5",
+    start_date: date = date(2026, 2, 1),
+    end_date: date = date(2026, 7, 31),
+    gender: str = "男",
+) -> Student:
+    """Create (or reuse) everything a student on placement needs; returns the student."""
+    school_row = _get_or_create(session, School, {"name": school}, city="贵阳市")
+    major_row = _get_or_create(session, Major, {"school_id": school_row.id, "name": major})
+    class_row = _get_or_create(
+        session,
+        SchoolClass,
+        {"school_id": school_row.id, "name": class_name},
+        major_id=major_row.id,
+    )
+    teacher = _get_or_create(
+        session, Teacher, {"phone": teacher_phone}, school_id=school_row.id, name=teacher_name
+    )
+    company_row = _get_or_create(
+        session, Company, {"name": company}, industry="汽车", city="贵阳市"
+    )
+    student = Student(
+        student_no=student_no,
+        name=name,
+        gender=gender,
+        phone=f"139{student_no[-8:]:0>8}",
+        school_id=school_row.id,
+        major_id=major_row.id,
+        class_id=class_row.id,
+        teacher_id=teacher.id,
+    )
+    session.add(student)
+    session.flush()
+    parent = _get_or_create(
+        session, Parent, {"phone": parent_phone or f"137{student_no[-8:]:0>8}"}, name=parent_name
+    )
+    session.add(Guardianship(student_id=student.id, parent_id=parent.id))
+    norm = to_gcj02(point[0], point[1], coord_system)
+    session.add(
+        Placement(
+            student_id=student.id,
+            school_id=school_row.id,
+            company_id=company_row.id,
+            industry="汽车",
+            position="汽车维修",
+            address="贵阳市观山湖区",
+            city="贵阳市",
+            latitude=point[0],
+            longitude=point[1],
+            coord_system=coord_system,
+            norm_lat=norm[0],
+            norm_lng=norm[1],
+            radius_m=radius_m,
+            shift_start=shift_start,
+            shift_end=shift_end,
+            workdays=workdays,
+            workdays_mask=parse_workdays(workdays),
+            start_date=start_date,
+            end_date=end_date,
+            monthly_salary=3500,
+            arranged_by_school=True,
+        )
+    )
+    session.flush()
+    return student
+
+
+def bind(
+    session: Session,
+    *,
+    person_kind: str,
+    person_id: int,
+    channel: str = "console",
+    external_id: str = "u1",
+    school_id: int | None = None,
+    language: str = "zh",
+) -> ChannelAccount:
+    account = ChannelAccount(
+        channel=channel,
+        external_id=external_id,
+        person_kind=person_kind,
+        person_id=person_id,
+        school_id=school_id,
+        language=language,
+    )
+    session.add(account)
+    session.flush()
+    return account
