@@ -18,13 +18,29 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        yield
+        stop = None
+        if settings.scheduler.enabled:  # off for `serve --no-scheduler` and in tests
+            from api.commands.worker import start_in_process
+
+            stop = await start_in_process(engine, settings)
+        try:
+            yield
+        finally:
+            if stop is not None:
+                await stop()
 
     app = FastAPI(title="Shixi 实习助手", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
 
     from api.routes import health
+    from api.routes.channels import mount_channels
 
     app.include_router(health.router)
+    from api import console
+    from api.routes import api_v1
+
+    app.include_router(api_v1.router)
+    console.install(app)  # /admin pages, /static, console error pages
+    mount_channels(app, settings, engine)  # only the channels that have a token
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -20,5 +21,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_now(request: Request) -> datetime:
+    """The current time; tests pin it with app.state.clock = lambda: fixed_datetime."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock else datetime.now(request.app.state.settings.tz)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+NowDep = Annotated[datetime, Depends(get_now)]

@@ -95,6 +95,7 @@ class SchedulerSettings(Section):
     quiet_end: time = time(7, 0)
     journal_reminder: str = "fri 18:00"
     journal_digest: str = "mon 09:00"
+    grading_digest: time = time(18, 0)
     misfire_grace_s: int = Field(3600, ge=1)
 
 
@@ -102,6 +103,7 @@ class CheckinSettings(Section):
     default_radius_m: int = Field(500, ge=10)
     repeat_window_min: int = Field(10, ge=0)
     late_after_min: int = Field(0, ge=0)
+    makeup_max_days: int = Field(7, ge=1)
 
 
 class JournalSettings(Section):

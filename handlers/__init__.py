@@ -1,0 +1,14 @@
+"""Channel-independent conversation handlers; importing the package registers every one."""
+
+from handlers import (  # noqa: F401  (imported for their @on_intent / @on_state registrations)
+    bind,
+    casework,
+    checkin,
+    help,
+    journal,
+    makeup,
+    makeup_review,
+    report,
+    status,
+    teacher,
+)

@@ -10,12 +10,16 @@ from sqlmodel import Session, select
 
 from bot.types import Inbound, Notification, Reply
 from core.settings import Settings
-from models import ChannelAccount, ConversationState
+from models import ChannelAccount, ConversationState, Parent, Student, Teacher
 from models.queue import enqueue
 
 Handler = Callable[["Context"], list[Reply]]
+# A user-facing text in Chinese and English: (zh, en), with str.format placeholders.
+Text = tuple[str, str]
 INTENTS: dict[str, Handler] = {}
 STATES: dict[str, Handler] = {}
+# Extra leading words a handler understands: word -> (intent, text put before the rest).
+WORDS: dict[str, tuple[str, str]] = {}
 
 
 def on_intent(*names: str) -> Callable[[Handler], Handler]:
@@ -27,6 +31,22 @@ def on_intent(*names: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
+
+
+def add_words(words: dict[str, tuple[str, str]]) -> None:
+    """Teach the dispatcher leading words such as 批准补卡 (-> intent makeup, args "批准 ...")."""
+    WORDS.update(words)
+
+
+def match_words(text: str) -> tuple[str, str] | None:
+    """The (intent, args) of a registered leading word, longest word first."""
+    stripped = text.strip()
+    for word in sorted(WORDS, key=len, reverse=True):
+        if stripped.lower().startswith(word.lower()):
+            intent, prefix = WORDS[word]
+            rest = stripped[len(word) :].strip()
+            return intent, f"{prefix} {rest}".strip()
+    return None
 
 
 def on_state(name: str) -> Callable[[Handler], Handler]:
@@ -47,10 +67,28 @@ class Context:
     now: datetime  # timezone-aware, the moment the message is handled
     account: ChannelAccount | None = None
     args: str = ""  # the text after the intent word or command
+    intent: str | None = None  # the intent that routed here; None for the help fallback
 
     @property
     def lang(self) -> str:
         return self.account.language if self.account else self.inbound.language
+
+    def say(self, text: Text, **values) -> str:
+        """Pick the sender's language and fill in the placeholders."""
+        template = text[1] if self.lang == "en" else text[0]
+        return template.format(**values) if values else template
+
+    def reply(self, text: Text, **values) -> list[Reply]:
+        return [Reply(self.say(text, **values))]
+
+    @property
+    def role(self) -> str | None:
+        return self.account.person_kind if self.account else None
+
+    def person(self) -> Student | Teacher | Parent | None:
+        """The bound student, teacher or parent."""
+        model = {"student": Student, "teacher": Teacher, "parent": Parent}.get(self.role or "")
+        return self.session.get(model, self.account.person_id) if model else None
 
     @property
     def today(self):

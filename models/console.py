@@ -25,6 +25,8 @@ class ConsoleUser(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # Part of every signed session cookie; changing it (logout, lock-out) ends all sessions.
+    session_nonce: str = Field(default="", max_length=32)
 
 
 class ApiToken(SQLModel, table=True):

@@ -19,7 +19,9 @@ def insert_ignoring_duplicates(session: Session, table, rows: list[dict], *, key
         return 0
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=[key])
-    return session.execute(stmt).rowcount or 0
+    # Without preserve_rowcount, SQLAlchemy 2.1 on psycopg reports -1 for this statement.
+    result = session.execute(stmt, execution_options={"preserve_rowcount": True})
+    return max(result.rowcount or 0, 0)
 
 
 def enqueue(

@@ -138,6 +138,7 @@ def settings(db_url) -> Settings:
     return Settings(
         database={"url": db_url},
         server={"secret_key": "test-secret", "cookie_secure": False},
+        scheduler={"enabled": False},  # tests that want it running turn it on
         wechat={
             "token": "wxtoken",
             "app_id": "wx0123456789abcdef",

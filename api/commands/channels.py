@@ -1,13 +1,71 @@
 """Channel set-up commands: the WeChat menu and the Telegram webhook."""
 
+from __future__ import annotations
+
+import asyncio
+
+import httpx
 import typer
+from telegram.error import TelegramError
+
+from bot.wechat import MENU
+from bot.wechat_api import WechatApi, WechatApiError
+from core.settings import Settings
+from models.db import make_engine
+
+TIMEOUT = httpx.Timeout(10.0)
 
 
-def publish_wechat_menu(settings) -> None:
-    typer.echo("shixi wechat menu 尚未实现 (not built yet)")
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
 
 
-def set_telegram_webhook(settings, public_url: str) -> None:
-    typer.echo("shixi telegram set-webhook 尚未实现 (not built yet)")
-    raise typer.Exit(1)
+async def publish_menu(settings: Settings, engine, http: httpx.AsyncClient) -> None:
+    await WechatApi(settings, engine, http).create_menu(MENU)
+
+
+def publish_wechat_menu(settings: Settings) -> None:
+    if not (settings.wechat.enabled and settings.wechat.app_id and settings.wechat.app_secret):
+        _fail("请先在 config.toml 的 [wechat] 中填写 token、app_id 和 app_secret")
+    engine = make_engine(settings.database.url)
+
+    async def run() -> None:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            await publish_menu(settings, engine, http)
+
+    try:
+        asyncio.run(run())
+    except WechatApiError as exc:
+        _fail(f"微信拒绝了菜单：{exc}")
+    except httpx.HTTPError as exc:
+        _fail(f"无法连接微信接口：{type(exc).__name__}")
+    typer.echo("菜单已发布：签到 / 写日志 / 我的（维权求助、我的状态、补卡申请、使用帮助）")
+
+
+async def register_webhook(settings: Settings, public_url: str) -> str:
+    """setWebhook <public_url>/telegram/webhook with our secret token; returns the URL."""
+    from bot.telegram import build_application
+
+    url = public_url.rstrip("/") + "/telegram/webhook"
+    bot = build_application(settings).bot
+    await bot.set_webhook(
+        url=url,
+        secret_token=settings.telegram.webhook_secret,
+        allowed_updates=["message", "edited_message"],
+    )
+    return url
+
+
+def set_telegram_webhook(settings: Settings, public_url: str) -> None:
+    if not settings.telegram.enabled:
+        _fail("请先在 config.toml 的 [telegram] 中填写 token")
+    if not settings.telegram.webhook_secret:
+        _fail("请先在 config.toml 的 [telegram] 中设置 webhook_secret（任意随机字符串）")
+    if not public_url.startswith("https://"):
+        _fail("Telegram 只接受 https:// 开头的公网地址")
+    try:
+        url = asyncio.run(register_webhook(settings, public_url))
+    except TelegramError as exc:
+        _fail(f"Telegram 拒绝了 webhook：{exc}")
+    typer.echo(f"Telegram webhook 已设置为 {url}")

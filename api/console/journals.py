@@ -1,0 +1,182 @@
+"""Journals to grade: the list, one journal, and the grading form (the student is notified)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, HTTPException, Request
+
+from api.console import queries
+from api.console.listing import Column, Filter, export_list, paginate
+from api.console.web import (
+    ConsoleUserDep,
+    CsrfChecked,
+    local,
+    optional_int,
+    redirect,
+    render,
+    school_options,
+)
+from api.deps import NowDep, SessionDep, SettingsDep
+from core.audit import record
+from core.feed import JOURNAL_KINDS
+from models import Journal, School, Student
+from models.queue import enqueue
+
+router = APIRouter()
+
+JOURNAL_STATUSES = {"submitted": "待批阅", "graded": "已批阅"}
+GRADED_NOTICE = "您的{kind}（{period}）已批阅：{score} 分。{comment}"
+BAD_SCORE = "分数须为 0–100 的整数。"
+COMMENT_MAX = 1000
+
+
+def columns(tz) -> list[Column]:
+    return [
+        Column(
+            "id",
+            "编号",
+            get=lambda r: r.Journal.id,
+            sort=Journal.id,
+            link=lambda r: f"/admin/journals/{r.Journal.id}",
+        ),
+        Column("student_no", "学号", sort=Student.student_no),
+        Column("student_name", "姓名", sort=Student.name),
+        Column("school", "学校", sort=School.name),
+        Column("kind", "类型", get=lambda r: JOURNAL_KINDS.get(r.Journal.kind, r.Journal.kind)),
+        Column("period", "周期起", get=lambda r: r.Journal.period_start, sort=Journal.period_start),
+        Column(
+            "submitted",
+            "提交时间",
+            get=lambda r: local(r.Journal.submitted_at, tz),
+            sort=Journal.submitted_at,
+        ),
+        Column("chars", "字数", get=lambda r: r.Journal.char_count),
+        Column("status", "状态", get=lambda r: JOURNAL_STATUSES.get(r.Journal.status)),
+        Column("score", "分数", get=lambda r: r.Journal.score, sort=Journal.score),
+    ]
+
+
+@router.get("/admin/journals")
+def journal_list(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: ConsoleUserDep,
+    status: str = "submitted",
+    kind: str = "",
+    q: str = "",
+    school_id: str = "",
+    format: str = "",
+):
+    if status and status not in JOURNAL_STATUSES:
+        raise HTTPException(400, f"未知状态：{status}")
+    if kind and kind not in JOURNAL_KINDS:
+        raise HTTPException(400, f"未知日志类型：{kind}")
+    stmt = queries.journals(user, status=status, kind=kind, q=q, school_id=optional_int(school_id))
+    cols = columns(settings.tz)
+    if format:
+        return export_list(session, stmt, request, cols, "日志")
+    page = paginate(
+        session,
+        stmt,
+        request,
+        cols,
+        default_sort="submitted",
+        default_desc=True,
+        page_size=settings.console.page_size,
+    )
+    page.args.setdefault("status", status)
+    fields = [
+        Filter("status", "状态", list(JOURNAL_STATUSES.items())),
+        Filter("kind", "类型", list(JOURNAL_KINDS.items())),
+        Filter("q", "姓名/学号"),
+        Filter("school_id", "学校", school_options(session, user)),
+    ]
+    return render(
+        request, "list.html", user=user, title="日志批阅", page=page, columns=cols, fields=fields
+    )
+
+
+def _journal(session, user, journal_id: int) -> Journal:
+    journal = queries.visible(session, user, Journal, journal_id)
+    if journal is None:
+        raise HTTPException(404, "没有这篇日志，或您无权查看。")
+    return journal
+
+
+@router.get("/admin/journals/{journal_id}")
+def journal_page(request: Request, journal_id: int, session: SessionDep, user: ConsoleUserDep):
+    journal = _journal(session, user, journal_id)
+    student = session.get(Student, journal.student_id)
+    return render(
+        request,
+        "journal.html",
+        user=user,
+        title="日志",
+        journal=journal,
+        student=student,
+        kinds=JOURNAL_KINDS,
+        error="",
+    )
+
+
+@router.post("/admin/journals/{journal_id}/grade", dependencies=[CsrfChecked])
+def grade(
+    request: Request,
+    journal_id: int,
+    session: SessionDep,
+    now: NowDep,
+    user: ConsoleUserDep,
+    score: str = Form(""),
+    comment: str = Form(""),
+):
+    journal = _journal(session, user, journal_id)
+    student = session.get(Student, journal.student_id)
+    try:
+        value = int(score.strip())
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 100 or len(comment) > COMMENT_MAX:
+        error = BAD_SCORE if not 0 <= value <= 100 else f"评语最多 {COMMENT_MAX} 字。"
+        return render(
+            request,
+            "journal.html",
+            400,
+            user=user,
+            title="日志",
+            journal=journal,
+            student=student,
+            kinds=JOURNAL_KINDS,
+            error=error,
+        )
+    journal.score, journal.comment = value, comment.strip()
+    journal.status, journal.graded_at, journal.graded_by = "graded", now, user.username
+    session.add(journal)
+    kind = JOURNAL_KINDS.get(journal.kind, "日志")
+    text = GRADED_NOTICE.format(
+        kind=kind,
+        period=journal.period_start.isoformat(),
+        score=value,
+        comment=f"评语：{journal.comment}" if journal.comment else "",
+    )
+    enqueue(
+        session,
+        person_kind="student",
+        person_id=journal.student_id,
+        key=f"journal_graded:{journal.id}:{now.isoformat()}",
+        kind="journal_graded",
+        text=text,
+        params={"journal_id": journal.id, "score": value},
+        school_id=journal.school_id,
+        quiet_hours=True,
+    )
+    record(
+        session,
+        actor=user.username,
+        action="journal_graded",
+        target_kind="journal",
+        target_id=journal.id,
+        school_id=journal.school_id,
+        score=value,
+    )
+    session.commit()
+    return redirect(f"/admin/journals/{journal.id}?graded=1")

@@ -1,0 +1,283 @@
+"""Tickets (维权) and alerts: lists, one case, and its workflow (acknowledge, handle, resolve)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from sqlmodel import select
+
+from api.console import queries
+from api.console.listing import Column, Filter, export_list, paginate
+from api.console.web import (
+    ConsoleUserDep,
+    CsrfChecked,
+    local,
+    optional_int,
+    redirect,
+    render,
+    school_options,
+)
+from api.deps import NowDep, SessionDep, SettingsDep
+from core.audit import record
+from core.feed import TICKET_CATEGORIES
+from models import Alert, CaseNote, School, Student, Ticket
+from models.queue import enqueue
+
+router = APIRouter()
+
+STATUS_NAMES = {
+    "open": "待处理",
+    "acknowledged": "已受理",
+    "handling": "处理中",
+    "resolved": "已解决",
+}
+ALERT_KINDS = {
+    "missing": "缺勤",
+    "lost_contact": "失联",
+    "urgent_ticket": "紧急工单",
+    "outside_fence": "范围外",
+}
+# action -> (new status, statuses it may come from, button label)
+ACTIONS = {
+    "acknowledge": ("acknowledged", ("open",), "受理"),
+    "handle": ("handling", ("open", "acknowledged"), "开始处理"),
+    "resolve": ("resolved", ("open", "acknowledged", "handling"), "标记已解决"),
+    "note": (None, ("open", "acknowledged", "handling", "resolved"), "仅添加备注"),
+}
+STUDENT_NOTICE = "您反馈的问题（编号 {id}）状态更新为：{status}。{note}"
+NOTE_MAX = 2000
+KINDS = {
+    "tickets": dict(
+        model=Ticket, case="ticket", title="维权工单", names=TICKET_CATEGORIES, field="category"
+    ),
+    "alerts": dict(model=Alert, case="alert", title="预警", names=ALERT_KINDS, field="kind"),
+}
+
+
+def columns(kind: str, tz) -> list[Column]:
+    spec = KINDS[kind]
+    model, names, field = spec["model"], spec["names"], spec["field"]
+    row = lambda r: getattr(r, model.__name__)  # noqa: E731
+    return [
+        Column(
+            "id",
+            "编号",
+            get=lambda r: row(r).id,
+            sort=model.id,
+            link=lambda r: f"/admin/{kind}/{row(r).id}",
+        ),
+        Column("student_no", "学号", sort=Student.student_no),
+        Column("student_name", "姓名", sort=Student.name),
+        Column("school", "学校", sort=School.name),
+        Column(
+            field,
+            "类别",
+            get=lambda r: names.get(getattr(row(r), field), getattr(row(r), field)),
+            sort=getattr(model, field),
+        ),
+        Column("severity", "级别", get=lambda r: "紧急" if row(r).severity == "urgent" else "一般"),
+        Column(
+            "text",
+            "内容",
+            get=lambda r: (getattr(row(r), "description", None) or getattr(row(r), "message", ""))[
+                :60
+            ],
+        ),
+        Column(
+            "status",
+            "状态",
+            get=lambda r: STATUS_NAMES.get(row(r).status, row(r).status),
+            sort=model.status,
+        ),
+        Column(
+            "created", "时间", get=lambda r: local(row(r).created_at, tz), sort=model.created_at
+        ),
+    ]
+
+
+def _list(kind: str, request: Request, session, settings, user, status, category, school_id, fmt):
+    spec = KINDS[kind]
+    if status and status not in STATUS_NAMES:
+        raise HTTPException(400, f"未知状态：{status}")
+    if category and category not in spec["names"]:
+        raise HTTPException(400, f"未知类别：{category}")
+    stmt = queries.cases(
+        user, spec["model"], status=status, category=category, school_id=optional_int(school_id)
+    )
+    cols = columns(kind, settings.tz)
+    if fmt:
+        return export_list(session, stmt, request, cols, spec["title"])
+    page = paginate(
+        session,
+        stmt,
+        request,
+        cols,
+        default_sort="created",
+        default_desc=True,
+        page_size=settings.console.page_size,
+    )
+    fields = [
+        Filter("status", "状态", list(STATUS_NAMES.items())),
+        Filter("category", "类别", list(spec["names"].items())),
+        Filter("school_id", "学校", school_options(session, user)),
+    ]
+    return render(
+        request, "list.html", user=user, title=spec["title"], page=page, columns=cols, fields=fields
+    )
+
+
+@router.get("/admin/tickets")
+def ticket_list(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: ConsoleUserDep,
+    status: str = "",
+    category: str = "",
+    school_id: str = "",
+    format: str = "",
+):
+    return _list("tickets", request, session, settings, user, status, category, school_id, format)
+
+
+@router.get("/admin/alerts")
+def alert_list(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: ConsoleUserDep,
+    status: str = "",
+    category: str = "",
+    school_id: str = "",
+    format: str = "",
+):
+    return _list("alerts", request, session, settings, user, status, category, school_id, format)
+
+
+def _case(session, user, kind: str, case_id: int):
+    row = queries.visible(session, user, KINDS[kind]["model"], case_id)
+    if row is None:
+        raise HTTPException(404, "没有这条记录，或您无权查看。")
+    return row
+
+
+def _page(request, session, user, kind, row, status_code=200, error=""):
+    spec = KINDS[kind]
+    notes = session.exec(
+        select(CaseNote)
+        .where(CaseNote.case_kind == spec["case"], CaseNote.case_id == row.id)
+        .order_by(CaseNote.at)
+    ).all()
+    return render(
+        request,
+        "case.html",
+        status_code,
+        user=user,
+        title=spec["title"],
+        kind=kind,
+        row=row,
+        student=session.get(Student, row.student_id),
+        notes=notes,
+        names=spec["names"],
+        field=spec["field"],
+        statuses=STATUS_NAMES,
+        actions=ACTIONS,
+        error=error,
+    )
+
+
+@router.get("/admin/tickets/{case_id}")
+def ticket_page(request: Request, case_id: int, session: SessionDep, user: ConsoleUserDep):
+    return _page(request, session, user, "tickets", _case(session, user, "tickets", case_id))
+
+
+@router.get("/admin/alerts/{case_id}")
+def alert_page(request: Request, case_id: int, session: SessionDep, user: ConsoleUserDep):
+    return _page(request, session, user, "alerts", _case(session, user, "alerts", case_id))
+
+
+def _move(request, session, now, user, kind: str, case_id: int, action: str, note: str):
+    row = _case(session, user, kind, case_id)
+    note = note.strip()
+    if action not in ACTIONS:
+        return _page(request, session, user, kind, row, 400, "未知操作。")
+    new_status, allowed, _ = ACTIONS[action]
+    if row.status not in allowed:
+        return _page(
+            request,
+            session,
+            user,
+            kind,
+            row,
+            409,
+            f"当前状态为“{STATUS_NAMES.get(row.status)}”，不能执行此操作。",
+        )
+    if len(note) > NOTE_MAX or (action == "note" and not note):
+        return _page(request, session, user, kind, row, 400, "请填写备注（最多 2000 字）。")
+    case_kind = KINDS[kind]["case"]
+    status = new_status or row.status
+    session.add(
+        CaseNote(
+            case_kind=case_kind,
+            case_id=row.id,
+            actor=user.username,
+            status=status,
+            note=note,
+            at=now,
+        )
+    )
+    if new_status:
+        row.status, row.updated_at = new_status, now
+        session.add(row)
+        if case_kind == "ticket":
+            text = STUDENT_NOTICE.format(
+                id=row.id, status=STATUS_NAMES[new_status], note=f"说明：{note}" if note else ""
+            )
+            enqueue(
+                session,
+                person_kind="student",
+                person_id=row.student_id,
+                key=f"ticket_status:{row.id}:{new_status}",
+                kind="ticket_status",
+                text=text,
+                params={"ticket_id": row.id, "status": new_status},
+                school_id=row.school_id,
+                quiet_hours=True,
+            )
+    record(
+        session,
+        actor=user.username,
+        action=f"{case_kind}_{action}",
+        target_kind=case_kind,
+        target_id=row.id,
+        school_id=row.school_id,
+        status=status,
+        note=note[:200],
+    )
+    session.commit()
+    return redirect(f"/admin/{kind}/{row.id}")
+
+
+@router.post("/admin/tickets/{case_id}/status", dependencies=[CsrfChecked])
+def ticket_move(
+    request: Request,
+    case_id: int,
+    session: SessionDep,
+    now: NowDep,
+    user: ConsoleUserDep,
+    action: str = Form(""),
+    note: str = Form(""),
+):
+    return _move(request, session, now, user, "tickets", case_id, action, note)
+
+
+@router.post("/admin/alerts/{case_id}/status", dependencies=[CsrfChecked])
+def alert_move(
+    request: Request,
+    case_id: int,
+    session: SessionDep,
+    now: NowDep,
+    user: ConsoleUserDep,
+    action: str = Form(""),
+    note: str = Form(""),
+):
+    return _move(request, session, now, user, "alerts", case_id, action, note)

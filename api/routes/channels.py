@@ -1,0 +1,52 @@
+"""Mounting the chat channels: a channel without a token is off and its webhook is a 404."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from bot.dispatch import Dispatcher
+from core.settings import Settings
+from models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def _warm_up() -> None:
+    try:
+        from core.intents import detect
+
+        detect("你好")
+    except Exception:  # a failed warm-up only costs the first user some latency
+        log.warning("warming up the intent detector failed", exc_info=True)
+
+
+def mount_channels(app: FastAPI, settings: Settings, engine: Engine) -> None:
+    """Build the dispatcher and adapters once per app and include the configured webhooks."""
+    dispatcher = Dispatcher(engine, settings)
+    app.state.dispatcher = dispatcher
+    # Tests replace app.state.clock to replay callbacks at a fixed time; adapters read it late.
+    app.state.clock = utcnow
+
+    def clock():
+        return app.state.clock()
+
+    if settings.wechat.enabled or settings.telegram.enabled:
+        # jieba loads its dictionary on first use (~2 s): do it now, not inside WeChat's deadline.
+        threading.Thread(target=_warm_up, name="shixi-warm-up", daemon=True).start()
+
+    if settings.wechat.enabled:
+        from api.routes import wechat
+        from bot.wechat_webhook import WechatWebhook
+
+        app.state.wechat = WechatWebhook(engine, settings, dispatcher, clock=clock)
+        app.include_router(wechat.router)
+    if settings.telegram.enabled:
+        from api.routes import telegram
+        from bot.telegram import TelegramWebhook
+
+        app.state.telegram = TelegramWebhook(engine, settings, dispatcher, clock=clock)
+        app.include_router(telegram.router)

@@ -1,0 +1,108 @@
+"""`python -m bench [--quick] [--db sqlite|postgresql|both] [--scale F] [--days N]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from bench import report
+from bench.db import fresh_database, pg_available
+from bench.seed import SeedPlan, seed
+
+# (scale, days of history, webhook requests, roster rows, outbox messages)
+FULL = dict(scale=1.0, days=90, requests=20_000, roster_rows=100_000, messages=20_000)
+QUICK = dict(scale=0.01, days=5, requests=600, roster_rows=2_000, messages=300)
+
+
+def _section(results: dict, name: str, fn, *args, **kwargs) -> None:
+    """Run one section; a failure is recorded in the results and the run goes on."""
+    print(f"[{name}]", flush=True)
+    try:
+        results[name] = fn(*args, **kwargs)
+    except Exception as exc:
+        traceback.print_exc()
+        results[name] = f"error: {type(exc).__name__}: {exc}"[:300]
+
+
+def run_one(kind: str, cfg: dict, *, quick: bool, sections: set[str]) -> dict:
+    from bench import dashboard, memory, outbox, roster, sweeps, webhook
+
+    plan = SeedPlan(scale=cfg["scale"], days=cfg["days"])
+    results: dict = {
+        "db": kind,
+        "quick": quick,
+        "scale": plan.scale,
+        "days": plan.days,
+        "today": plan.today.isoformat(),
+        "machine": report.machine(),
+    }
+    print(f"\n### {kind}: seeding scale {plan.scale}, {plan.days} days", flush=True)
+    t0 = time.perf_counter()
+    url = fresh_database(kind)
+    seeded = seed(url, plan, log=lambda m: print(m, flush=True))
+    results["seed"] = {**seeded.as_dict(), "total_seconds": round(time.perf_counter() - t0, 1)}
+    if "dashboard" in sections:
+        _section(results, "dashboard", dashboard.run, url, today=plan.today)
+    if "sweeps" in sections:
+        _section(results, "sweeps", sweeps.run, url, today=plan.today)
+    if "roster" in sections:
+        with tempfile.TemporaryDirectory() as tmp:
+            _section(results, "roster", roster.run, url, rows=cfg["roster_rows"], workdir=Path(tmp))
+    if "outbox" in sections:
+        _section(results, "outbox", outbox.run, url, today=plan.today, messages=cfg["messages"])
+    if "webhook" in sections:
+        max_s = 8.0 if quick else 60.0
+        bare_min = 4_000 if quick else 0
+        _section(
+            results, "webhook", webhook.run, url, requests=cfg["requests"], max_s=max_s,
+            bare_min=bare_min,
+        )  # fmt: skip
+    if "memory" in sections:
+        _section(results, "memory", memory.run, url)
+    return results
+
+
+SECTIONS = ("dashboard", "sweeps", "roster", "outbox", "webhook", "memory")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="1/100 scale, 5 days (< 2 min)")
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--scale", type=float, help="fraction of the deck's province")
+    parser.add_argument("--days", type=int, help="days of history")
+    parser.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS))
+    args = parser.parse_args(argv)
+
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.scale:
+        cfg["scale"] = args.scale
+    if args.days:
+        cfg["days"] = args.days
+    sections = set(args.only.split(",")) if args.only else set(SECTIONS)
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    if "postgresql" in kinds and not pg_available():
+        print("PostgreSQL is not reachable (SHIXI_BENCH_PG_URL); skipping it", file=sys.stderr)
+        kinds.remove("postgresql")
+        if not kinds:
+            return 2
+    started = time.perf_counter()
+    all_results = []
+    for kind in kinds:
+        results = run_one(kind, cfg, quick=args.quick, sections=sections)
+        results["wall_seconds"] = round(time.perf_counter() - started, 1)
+        path = report.write(results)
+        all_results.append(results)
+        report.print_table(results)
+        print(f"  written to {path}")
+    print("\n" + report.markdown(all_results))
+    print(f"\nmachine: {report.machine()}; total {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

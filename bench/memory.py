@@ -1,0 +1,72 @@
+"""Server memory: resident set size of a running `shixi serve`-like process, jieba loaded."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.server import uvicorn_server
+from bench.webhook import OPENID, TOKEN, add_webhook_students, server_env
+
+# Free text goes through intent detection and ticket classification (jieba).
+TEXTS = (
+    "我想反馈一下，公司已经两个月没发工资了",
+    "每天加班到晚上十点，也没有加班费，怎么办",
+    "车间的安全防护不到位，我有点担心",
+    "状态",
+    "帮助",
+)
+
+
+def rss_mb(pid: int) -> float | None:
+    """VmRSS of a process in MB, from /proc (None where /proc is missing)."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return None
+    for line in status.read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+def _plain_text(base: str, openid: str, content: str, msg_id: int) -> int:
+    stamp, nonce = str(int(time.time())), f"m{msg_id}"
+    signature = hashlib.sha1("".join(sorted([TOKEN, stamp, nonce])).encode()).hexdigest()
+    xml = (
+        f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{stamp}</CreateTime>"
+        f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
+        f"<MsgId>{msg_id}</MsgId></xml>"
+    )
+    resp = httpx.post(
+        f"{base}/wechat",
+        params=dict(signature=signature, timestamp=stamp, nonce=nonce, openid=openid),
+        content=xml.encode(),
+        timeout=30,
+    )
+    return resp.status_code
+
+
+def run(url: str, *, messages: int = 40, log=print) -> dict:
+    """Start the real app, send free text and locations, then read its RSS."""
+    ids = add_webhook_students(url, 10)
+    with uvicorn_server("api.asgi:app_factory", env=server_env(url)) as (base, proc):
+        idle = rss_mb(proc.pid)
+        statuses = [
+            _plain_text(
+                base, OPENID.format(ids[i % len(ids)]), TEXTS[i % len(TEXTS)], 8 * 10**15 + i
+            )
+            for i in range(messages)
+        ]
+        loaded = rss_mb(proc.pid)
+    result = {
+        "rss_idle_mb": idle,
+        "rss_after_mb": loaded,
+        "requests": messages,
+        "ok": statuses.count(200),
+    }
+    log(f"  server RSS: {idle} MB idle, {loaded} MB after {messages} text messages")
+    return result

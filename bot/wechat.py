@@ -1,0 +1,239 @@
+"""WeChat callbacks on the wire: signatures, AES (wechatpy), defused XML, Inbound, replies."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import datetime
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+from wechatpy import parse_message
+from wechatpy.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.replies import TextReply
+
+from bot.types import Inbound, Location
+from core.settings import Settings
+
+# Menu CLICK keys (published by `shixi wechat menu`) and the (intent, text) each stands for.
+CLICK_KEYS: dict[str, tuple[str, str]] = {
+    "CHECKIN": ("checkin", ""),
+    "JOURNAL_DAILY": ("journal", "日报"),
+    "JOURNAL_WEEKLY": ("journal", "周记"),
+    "JOURNAL_MONTHLY": ("journal", "月报"),
+    "JOURNAL_SUMMARY": ("journal", "总结"),
+    "REPORT": ("report", ""),
+    "STATUS": ("status", ""),
+    "MAKEUP": ("makeup", ""),
+    "HELP": ("help", ""),
+}
+
+# WeChat allows at most three top-level buttons, so 维权 and 我的 share the third.
+MENU = {
+    "button": [
+        {"type": "location_select", "name": "签到", "key": "CHECKIN"},
+        {
+            "name": "写日志",
+            "sub_button": [
+                {"type": "click", "name": "日报", "key": "JOURNAL_DAILY"},
+                {"type": "click", "name": "周记", "key": "JOURNAL_WEEKLY"},
+                {"type": "click", "name": "月报", "key": "JOURNAL_MONTHLY"},
+                {"type": "click", "name": "总结", "key": "JOURNAL_SUMMARY"},
+            ],
+        },
+        {
+            "name": "我的",
+            "sub_button": [
+                {"type": "click", "name": "维权求助", "key": "REPORT"},
+                {"type": "click", "name": "我的状态", "key": "STATUS"},
+                {"type": "click", "name": "补卡申请", "key": "MAKEUP"},
+                {"type": "click", "name": "使用帮助", "key": "HELP"},
+            ],
+        },
+    ]
+}
+
+# Events that need no answer of their own (a location message follows a location_select).
+SILENT_EVENTS = {"location_select", "view", "templatesendjobfinish", "masssendjobfinish"}
+
+
+class WechatRejected(Exception):
+    """A callback refused before handling; `status` is the HTTP status to answer."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def sign(*parts: str) -> str:
+    """WeChat's signature: sha1 of the sorted parts concatenated."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def _check(expected: str, given: str | None) -> None:
+    if not given:
+        raise WechatRejected(401, "missing signature")
+    if not hmac.compare_digest(expected, given.lower()):
+        raise WechatRejected(403, "bad signature")
+
+
+def xml_fields(text: str | bytes) -> dict[str, str]:
+    """The child elements of a WeChat <xml> document; no DTD, no entities, no external refs."""
+    try:
+        root = fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (DefusedXmlException, ParseError, ValueError) as exc:
+        raise WechatRejected(400, f"unacceptable XML: {type(exc).__name__}") from None
+    if root.tag != "xml":
+        raise WechatRejected(400, "root element is not <xml>")
+    return {child.tag: (child.text or "").strip() for child in root}
+
+
+REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+
+
+def _complete(fields: dict) -> dict:
+    missing = [name for name in REQUIRED if not fields.get(name)]
+    if missing:
+        raise WechatRejected(400, "missing " + ", ".join(missing))
+    if not fields["CreateTime"].isdigit():
+        raise WechatRejected(400, "CreateTime is not a number")
+    return fields
+
+
+class WechatCodec:
+    """Opens callbacks in plaintext, compatible and safe mode, and seals passive replies."""
+
+    def __init__(self, settings: Settings):
+        cfg = settings.wechat
+        self.token = cfg.token
+        self.app_id = cfg.app_id
+        self.window_s = cfg.replay_window_s
+        self.crypto = (
+            WeChatCrypto(cfg.token, cfg.encoding_aes_key, cfg.app_id)
+            if cfg.encoding_aes_key
+            else None
+        )
+
+    def _fresh(self, params: dict, now: datetime) -> tuple[str, str]:
+        timestamp, nonce = params.get("timestamp", ""), params.get("nonce", "")
+        if not timestamp.isdigit() or not nonce:
+            raise WechatRejected(401, "missing timestamp or nonce")
+        if abs(now.timestamp() - int(timestamp)) > self.window_s:
+            raise WechatRejected(401, "timestamp outside the replay window")
+        return timestamp, nonce
+
+    def _decrypt(self, encrypted: str) -> str:
+        if self.crypto is None:
+            raise WechatRejected(400, "encrypted callback but no encoding_aes_key configured")
+        try:
+            return PrpCrypto(self.crypto.key).decrypt(encrypted, self.app_id)
+        except Exception:  # bad base64, padding or app id: all mean "not from our account"
+            raise WechatRejected(400, "cannot decrypt") from None
+
+    def verify_url(self, params: dict, now: datetime) -> str:
+        """The echostr to echo back, after checking the (msg_)signature."""
+        timestamp, nonce = self._fresh(params, now)
+        echostr = params.get("echostr", "")
+        if params.get("msg_signature"):
+            _check(sign(self.token, timestamp, nonce, echostr), params["msg_signature"])
+            return self._decrypt(echostr)
+        _check(sign(self.token, timestamp, nonce), params.get("signature"))
+        return echostr
+
+    def open(self, params: dict, body: bytes, now: datetime) -> tuple[str, dict, bool]:
+        """Return (message XML, its fields, whether the reply must be encrypted)."""
+        timestamp, nonce = self._fresh(params, now)
+        outer = xml_fields(body)
+        if params.get("encrypt_type", "raw").lower() == "aes":
+            encrypted = outer.get("Encrypt", "")
+            _check(sign(self.token, timestamp, nonce, encrypted), params.get("msg_signature"))
+            inner = self._decrypt(encrypted)
+            # Compatible mode also carries the plaintext; its replies stay plaintext.
+            return inner, _complete(xml_fields(inner)), "MsgType" not in outer
+        _check(sign(self.token, timestamp, nonce), params.get("signature"))
+        # Compatible mode carries both; the plaintext fields are the message.
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise WechatRejected(400, "body is not UTF-8") from None
+        return text, _complete(outer), False
+
+    def seal(self, text: str, fields: dict, params: dict, encrypted: bool) -> str:
+        """A passive text reply ('success' when there is nothing to say), encrypted if asked."""
+        if not text:
+            return "success"
+        reply = TextReply(
+            content=text, source=fields.get("ToUserName", ""), target=fields.get("FromUserName")
+        ).render()
+        if not encrypted:
+            return reply
+        return self.crypto.encrypt_message(
+            reply, params.get("nonce", ""), params.get("timestamp") or str(int(time.time()))
+        )
+
+
+def dedup_key(fields: dict) -> str:
+    """MsgId for messages; (FromUserName, CreateTime, Event) for events, which have no id."""
+    if fields.get("MsgId"):
+        return f"msg:{fields['MsgId']}"
+    return f"evt:{fields.get('FromUserName', '')}:{fields.get('CreateTime', '')}:" + fields.get(
+        "Event", ""
+    )
+
+
+def _float(value: str, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise WechatRejected(400, f"{what} is not a number") from None
+
+
+def to_inbound(xml: str, fields: dict, *, at: datetime) -> Inbound:
+    """Map a decoded callback to one Inbound (event names lower case, e.g. 'location')."""
+    try:
+        msg = parse_message(xml)
+    except Exception:  # already defused and checked; anything left is a malformed message
+        raise WechatRejected(400, "malformed message") from None
+    base = dict(channel="wechat", user_id=msg.source, at=at, message_id=fields.get("MsgId", ""))
+    kind = (fields.get("MsgType") or "").lower()
+    if kind == "text":
+        return Inbound(**base, text=msg.content or "")
+    if kind == "voice":  # the account's speech recognition, when switched on
+        return Inbound(**base, kind="voice", text=msg.recognition or "", media=msg.media_id)
+    if kind == "image":
+        return Inbound(**base, kind="image", media=msg.image or msg.media_id or "")
+    if kind == "location":
+        point = Location(
+            lat=_float(msg.location_x, "Location_X"),
+            lng=_float(msg.location_y, "Location_Y"),
+            datum="gcj02",
+            source="location",
+            label=msg.label or "",
+        )
+        return Inbound(**base, kind="location", location=point, intent="checkin")
+    if kind != "event":
+        return Inbound(**base, kind=kind or "text")  # video, link ...: answered with help
+    event = (fields.get("Event") or "").lower()
+    ev = dict(base, kind="event", event=fields.get("Event", ""))  # as WeChat spells it: LOCATION
+    if event in ("subscribe_scan", "scan"):  # parametric QR code carrying an invite code
+        return Inbound(**ev, intent="bind", text=msg.scene_id or "")
+    if event == "subscribe" and fields.get("EventKey", "").startswith("qrscene_"):
+        return Inbound(**ev, intent="bind", text=fields["EventKey"].removeprefix("qrscene_"))
+    if event == "subscribe":
+        return Inbound(**ev, intent="help")
+    if event == "location":
+        point = Location(
+            lat=_float(fields.get("Latitude"), "Latitude"),
+            lng=_float(fields.get("Longitude"), "Longitude"),
+            datum="gcj02",
+            source="event",
+            accuracy_m=_float(fields.get("Precision") or "0", "Precision"),
+        )
+        return Inbound(**ev, location=point)
+    if event == "click":
+        intent, text = CLICK_KEYS.get(fields.get("EventKey", ""), ("help", ""))
+        return Inbound(**ev, intent=intent, text=text)
+    return Inbound(**ev)

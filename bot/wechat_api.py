@@ -1,0 +1,142 @@
+"""A small async client for the WeChat API: stable_token shared in the database, messages, menu.
+
+wechatpy's client is synchronous, retries without limit and knows no stable_token, so the few
+calls we need are made here with httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import httpx
+from anyio import to_thread
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core.settings import Settings
+from models import ApiCredential
+from models.types import utcnow
+
+TOKEN_ERRORS = {40001, 40014, 42001}  # invalid / expired access token
+OUT_OF_WINDOW = {45015, 45047}  # the user has not written for 48 h / too many replies
+QUOTA = 45009  # daily API quota used up
+BUSY = -1  # "system busy, try again later"
+# Refresh this long before expiry, so a token is never used in its last minutes.
+REFRESH_MARGIN = timedelta(minutes=5)
+
+
+class WechatApiError(Exception):
+    """An errcode from WeChat; the message is WeChat's errmsg (it carries no secrets)."""
+
+    def __init__(self, errcode: int, errmsg: str = ""):
+        super().__init__(f"errcode {errcode}: {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+class WechatApi:
+    """access_token from /cgi-bin/stable_token, cached in api_credentials for every process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        http: httpx.AsyncClient,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        cfg = settings.wechat
+        self.base = cfg.api_base_url.rstrip("/")
+        self.app_id, self.app_secret = cfg.app_id, cfg.app_secret
+        self.engine, self.http, self.clock = engine, http, clock
+        self.name = f"wechat_access_token:{cfg.app_id}"
+        self._lock = asyncio.Lock()
+
+    # --- the token --------------------------------------------------------------------------
+
+    def _load(self) -> ApiCredential | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(ApiCredential, self.name)
+
+    def _store(self, token: str, expires_at: datetime) -> None:
+        values = dict(name=self.name, value=token, expires_at=expires_at, updated_at=self.clock())
+        with Session(self.engine) as session:
+            dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+            stmt = dialect.insert(ApiCredential.__table__).values(values)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["name"],
+                set_={k: v for k, v in values.items() if k != "name"},
+            )
+            session.execute(stmt)
+            session.commit()
+
+    async def access_token(self, *, rejected: str | None = None) -> str:
+        """A valid token; `rejected` is one WeChat just refused, which forces a refresh."""
+        async with self._lock:
+            row = await to_thread.run_sync(self._load)
+            fresh = row is not None and row.expires_at - REFRESH_MARGIN > self.clock()
+            if fresh and row.value != rejected:
+                return row.value  # another process may already have refreshed it
+            # Normal mode returns the current token to every caller, so processes refreshing
+            # at once agree; force_refresh only when WeChat rejected the one we hold.
+            data = await self._post_json(
+                "/cgi-bin/stable_token",
+                {
+                    "grant_type": "client_credential",
+                    "appid": self.app_id,
+                    "secret": self.app_secret,
+                    "force_refresh": rejected is not None,
+                },
+            )
+            token = data["access_token"]
+            expires_at = self.clock() + timedelta(seconds=int(data.get("expires_in", 7200)))
+            await to_thread.run_sync(self._store, token, expires_at)
+            return token
+
+    # --- calls -----------------------------------------------------------------------------
+
+    async def _post_json(self, path: str, payload: dict, params: dict | None = None) -> dict:
+        # WeChat shows \uXXXX escapes literally in menus and messages: send real UTF-8.
+        response = await self.http.post(
+            f"{self.base}{path}",
+            content=json.dumps(payload, ensure_ascii=False).encode(),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            params=params,
+        )
+        response.raise_for_status()
+        data = response.json()
+        code = int(data.get("errcode") or 0)
+        if code:
+            raise WechatApiError(code, str(data.get("errmsg", "")))
+        return data
+
+    async def call(self, path: str, payload: dict) -> dict:
+        """POST with the access token; a rejected token is refreshed once and the call retried."""
+        token = await self.access_token()
+        try:
+            return await self._post_json(path, payload, {"access_token": token})
+        except WechatApiError as exc:
+            if exc.errcode not in TOKEN_ERRORS:
+                raise
+        token = await self.access_token(rejected=token)
+        return await self._post_json(path, payload, {"access_token": token})
+
+    async def send_text(self, openid: str, text: str) -> dict:
+        """A customer-service message; only within 48 h of the user's last message."""
+        payload = {"touser": openid, "msgtype": "text", "text": {"content": text}}
+        return await self.call("/cgi-bin/message/custom/send", payload)
+
+    async def send_template(self, openid: str, template_id: str, data: dict, url: str = "") -> str:
+        """A template message (allowed outside the window); returns WeChat's msgid."""
+        payload = {"touser": openid, "template_id": template_id, "data": data}
+        if url:
+            payload["url"] = url
+        result = await self.call("/cgi-bin/message/template/send", payload)
+        return str(result.get("msgid", ""))
+
+    async def create_menu(self, menu: dict) -> None:
+        await self.call("/cgi-bin/menu/create", menu)

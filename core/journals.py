@@ -1,0 +1,143 @@
+"""Journals: periods, minimum lengths, submission (one per kind and period) and grading."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from core import text as zh
+from core.settings import Settings
+from models import Journal, Placement, Student
+from models.stats import bump_school_day
+
+KINDS = ("daily", "weekly", "monthly", "summary")
+KIND_ZH = {"daily": "日报", "weekly": "周记", "monthly": "月报", "summary": "总结"}
+KIND_EN = {
+    "daily": "daily journal",
+    "weekly": "weekly journal",
+    "monthly": "monthly report",
+    "summary": "final summary",
+}
+PREFIX = "J"  # journal numbers are shown as J123
+
+
+class JournalError(ValueError):
+    """A journal action that cannot be done; `code` names the reason for the handler."""
+
+    def __init__(self, code: str, **info):
+        super().__init__(code)
+        self.code = code
+        self.info = info
+
+
+@dataclass(frozen=True)
+class Submitted:
+    journal: Journal
+    replaced: bool  # an earlier, ungraded version of the same period was replaced
+    week_no: int | None  # the placement week of a weekly journal (1 = the first week)
+
+
+def min_length(settings: Settings, kind: str) -> int:
+    return getattr(settings.journal, f"min_{kind}")
+
+
+def placement_for(session: Session, student_id: int, day: date) -> Placement | None:
+    """The placement running on `day`, else the latest one that started before it."""
+    rows = session.exec(
+        select(Placement)
+        .where(Placement.student_id == student_id, Placement.start_date <= day)
+        .order_by(Placement.start_date.desc())
+    ).all()
+    for row in rows:
+        if row.end_date >= day:
+            return row
+    return rows[0] if rows else None
+
+
+def period_start(kind: str, day: date, placement: Placement | None) -> date:
+    """The period a journal written on `day` belongs to (its key with student and kind)."""
+    if kind == "daily":
+        return day
+    if kind == "weekly":
+        return day - timedelta(days=day.weekday())
+    if kind == "monthly":
+        return day.replace(day=1)
+    return placement.start_date if placement else day
+
+
+def week_number(monday: date, placement: Placement | None) -> int:
+    """Which week of the placement a Monday starts (ISO week when there is no placement)."""
+    if placement is None:
+        return monday.isocalendar().week
+    first = placement.start_date - timedelta(days=placement.start_date.weekday())
+    return max(1, (monday - first).days // 7 + 1)
+
+
+def submit(
+    session: Session,
+    *,
+    settings: Settings,
+    student: Student,
+    kind: str,
+    body: str,
+    now: datetime,
+) -> Submitted:
+    """Store a journal, replacing an ungraded one of the same period; JournalError if not."""
+    if kind not in KINDS:
+        raise JournalError("unknown_kind")
+    body = body.strip()
+    count = zh.length(body)
+    needed = min_length(settings, kind)
+    if count < needed:
+        raise JournalError("too_short", count=count, missing=needed - count, needed=needed)
+    today = now.astimezone(settings.tz).date()
+    placement = placement_for(session, student.id, today)
+    start = period_start(kind, today, placement)
+    row = session.exec(
+        select(Journal).where(
+            Journal.student_id == student.id, Journal.kind == kind, Journal.period_start == start
+        )
+    ).first()
+    if row is not None and row.status == "graded":
+        raise JournalError("already_graded", journal=row)
+    replaced = row is not None
+    if row is None:
+        row = Journal(school_id=student.school_id, student_id=student.id, kind=kind)
+        row.period_start = start
+        bump_school_day(session, school_id=student.school_id, day=today, journals=1)
+    row.text, row.char_count = body, count
+    row.keywords = zh.keywords(body)
+    row.submitted_at = now
+    session.add(row)
+    session.flush()
+    week = week_number(start, placement) if kind == "weekly" else None
+    return Submitted(journal=row, replaced=replaced, week_no=week)
+
+
+def grade(journal: Journal, *, score: int, comment: str, grader: str, now: datetime) -> bool:
+    """Record a grade; returns True when it replaced an earlier grade."""
+    regraded = journal.status == "graded"
+    journal.status, journal.score, journal.comment = "graded", score, comment.strip()
+    journal.graded_by, journal.graded_at = grader[:64], now
+    return regraded
+
+
+def journals_submitted_since(
+    session: Session, *, teacher_id: int, since: datetime
+) -> list[tuple[Journal, Student]]:
+    """New journals of a teacher's students since a moment (for the daily digest)."""
+    rows = session.exec(
+        select(Journal, Student)
+        .join(Student, Student.id == Journal.student_id)
+        .where(Student.teacher_id == teacher_id, Journal.submitted_at >= since)
+        .order_by(Journal.submitted_at)
+    ).all()
+    return [(j, s) for j, s in rows]
+
+
+def parse_number(text: str, prefix: str) -> int | None:
+    """A record number as users write it: "J12", "j12", "12" (the prefix is optional)."""
+    token = text.strip().upper().removeprefix(prefix.upper()).lstrip("#＃")
+    return int(token) if token.isdigit() and len(token) < 10 else None

@@ -1,0 +1,334 @@
+"""Roster files (SPEC section 7): read CSV or XLSX, map headers, validate every row."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+
+from core import roster_values as v
+from core.geo import to_gcj02
+from core.major_match import matches_major
+from core.workdays import parse_workdays
+
+# Canonical column -> its Chinese header (SPEC section 7).
+COLUMNS: dict[str, str] = {
+    "student_no": "学号",
+    "name": "姓名",
+    "gender": "性别",
+    "phone": "手机号",
+    "birth_date": "出生日期",
+    "school": "学校",
+    "major": "专业",
+    "class": "班级",
+    "teacher_name": "指导教师",
+    "teacher_phone": "教师手机号",
+    "parent_name": "家长姓名",
+    "parent_phone": "家长手机号",
+    "company": "实习单位",
+    "industry": "行业",
+    "position": "岗位",
+    "address": "实习地址",
+    "latitude": "纬度",
+    "longitude": "经度",
+    "coord_system": "坐标系",
+    "radius_m": "签到半径",
+    "shift_start": "上班时间",
+    "shift_end": "下班时间",
+    "workdays": "工作日",
+    "start_date": "开始日期",
+    "end_date": "结束日期",
+    "monthly_salary": "月薪",
+    "arranged_by_school": "统一安排",
+    "agreement_signed": "三方协议",
+    "insured": "实习保险",
+}
+REQUIRED = (
+    "student_no", "name", "school", "company", "latitude", "longitude",
+    "shift_start", "shift_end", "start_date", "end_date",
+)  # fmt: skip
+# Other spellings seen in school spreadsheets.
+_EXTRA_ALIASES = {
+    "手机": "phone", "联系电话": "phone", "学生手机号": "phone", "学校名称": "school",
+    "指导老师": "teacher_name", "教师姓名": "teacher_name", "老师手机号": "teacher_phone",
+    "家长电话": "parent_phone", "公司": "company", "企业名称": "company", "实习企业": "company",
+    "实习岗位": "position", "地址": "address", "半径": "radius_m", "月工资": "monthly_salary",
+    "薪资": "monthly_salary", "学校统一安排": "arranged_by_school", "保险": "insured",
+    "class_name": "class",
+}  # fmt: skip
+# Longest text each column may hold (the table's column width).
+MAX_LEN = {
+    "student_no": 40, "name": 60, "school": 120, "major": 120, "class": 120,
+    "teacher_name": 60, "parent_name": 60, "company": 160, "industry": 60, "position": 120,
+    "address": 255,
+}  # fmt: skip
+HEADER_SCAN_ROWS = 10  # a title row or two above the header is common in school spreadsheets
+_CITY = re.compile(r"(.+?(?:省|自治区|自治州|地区|市|县|区|盟))")
+
+
+def _header_key(cell: object) -> str:
+    return re.sub(r"[\s\*＊:：（(].*$", "", v.text(cell)) or v.text(cell)
+
+
+ALIASES: dict[str, str] = {k: k for k in COLUMNS} | {zh: k for k, zh in COLUMNS.items()}
+ALIASES |= _EXTRA_ALIASES
+
+
+def label(column: str) -> str:
+    return f"{COLUMNS[column]}({column})"
+
+
+class RosterFileError(Exception):
+    """The file cannot be imported at all (unreadable, or required columns missing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RosterRow:
+    """One validated roster line: a student, their people, and one placement."""
+
+    line: int
+    student_no: str
+    name: str
+    gender: str
+    phone: str
+    birth_date: date | None
+    school: str
+    major: str
+    class_name: str
+    teacher_name: str
+    teacher_phone: str
+    parent_name: str
+    parent_phone: str
+    company: str
+    industry: str
+    position: str
+    address: str
+    city: str
+    latitude: float
+    longitude: float
+    coord_system: str
+    norm_lat: float
+    norm_lng: float
+    radius_m: int
+    shift_start: time
+    shift_end: time
+    workdays: str
+    workdays_mask: int
+    start_date: date
+    end_date: date
+    monthly_salary: int | None
+    arranged_by_school: bool
+    agreement_signed: bool
+    insured: bool
+    matches_major: bool | None
+
+
+@dataclass
+class Roster:
+    """What a file gave: the accepted rows, the rejected lines and the columns present."""
+
+    columns: set[str]
+    rows: list[RosterRow] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    ignored_headers: list[str] = field(default_factory=list)
+
+
+def city_of(address: str) -> str:
+    """The prefecture-level city named in an address ("贵州省贵阳市观山湖区" -> "贵阳市")."""
+    for part in _CITY.findall(address.replace(" ", "")):
+        if part.endswith("市"):
+            return part
+    return ""
+
+
+# --- reading files -------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> str:
+    # Excel in China saves CSV as GBK; GB18030 is its superset.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RosterFileError("无法识别文件编码（请另存为 UTF-8 或 GBK 编码的 CSV）")
+
+
+def _csv_rows(path: Path) -> Iterator[list[object]]:
+    content = _decode(path.read_bytes())
+    first = content.split("\n", 1)[0]
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    yield from csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+
+
+def _xlsx_rows(path: Path) -> Iterator[list[object]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise RosterFileError(f"无法读取 Excel 文件：{exc}") from None
+    try:
+        for row in book.active.iter_rows(values_only=True):
+            yield list(row)
+    finally:
+        book.close()
+
+
+def read_cells(path: Path) -> Iterator[list[object]]:
+    """Every row of the file, in order (line n is the n-th item)."""
+    if not path.is_file():
+        raise RosterFileError(f"找不到文件：{path}")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _xlsx_rows(path)
+    if suffix in (".csv", ".txt", ".tsv"):
+        return _csv_rows(path)
+    raise RosterFileError(f"不支持的文件类型 {suffix or '(无扩展名)'}：请使用 .csv 或 .xlsx")
+
+
+def map_header(cells: list[object]) -> tuple[dict[int, str], list[str]]:
+    """Header cells -> {cell index: column}, plus the headers that were not understood."""
+    mapping: dict[int, str] = {}
+    ignored: list[str] = []
+    for i, cell in enumerate(cells):
+        raw = v.text(cell)
+        key = ALIASES.get(raw) or ALIASES.get(raw.lower()) or ALIASES.get(_header_key(cell))
+        if key and key not in mapping.values():
+            mapping[i] = key
+        elif raw:
+            ignored.append(raw)
+    return mapping, ignored
+
+
+# --- validating rows -----------------------------------------------------------------------
+
+
+def _field(values: dict, column: str, errors: list[str], parse, *args, **kwargs):
+    try:
+        return parse(values.get(column), *args, **kwargs)
+    except ValueError as exc:
+        errors.append(f"{label(column)} {exc}")
+        return None
+
+
+def validate(line: int, values: dict[str, object], *, default_radius_m: int) -> RosterRow:
+    """Build a RosterRow or raise ValueError naming every bad column."""
+    errors: list[str] = []
+    txt = {k: v.text(values.get(k)) for k in MAX_LEN}
+    for column in REQUIRED:
+        if not v.text(values.get(column)) and not isinstance(values.get(column), date | time):
+            errors.append(f"缺少{label(column)}")
+    for column, limit in MAX_LEN.items():
+        if len(txt[column]) > limit:
+            errors.append(f"{label(column)} 太长（最多 {limit} 个字）")
+    if errors:
+        raise ValueError("；".join(errors))
+    people = {}
+    for who in ("teacher", "parent"):
+        name, phone_cell = txt[f"{who}_name"], values.get(f"{who}_phone")
+        phone = _field(values, f"{who}_phone", errors, v.phone) if v.text(phone_cell) else ""
+        if name and not v.text(phone_cell):
+            errors.append(f"有{label(f'{who}_name')}时必须填写{label(f'{who}_phone')}")
+        if phone and not name:
+            errors.append(f"有{label(f'{who}_phone')}时必须填写{label(f'{who}_name')}")
+        people[who] = phone or ""
+    phone = _field(values, "phone", errors, v.phone) if v.text(values.get("phone")) else ""
+    lat = _field(values, "latitude", errors, v.coordinate, limit=90)
+    lng = _field(values, "longitude", errors, v.coordinate, limit=180)
+    if lat is not None and lng is not None and abs(lat) > abs(lng) > 0 and abs(lat) > 60:
+        errors.append(f"{label('latitude')} 与 {label('longitude')} 可能填反了")
+    datum = _field(values, "coord_system", errors, v.datum)
+    workdays_text = v.text(values.get("workdays")) or "1-5"
+    try:
+        mask = parse_workdays(workdays_text)
+    except ValueError as exc:
+        errors.append(f"{label('workdays')} {exc}")
+        mask = None
+    start = _field(values, "start_date", errors, v.day)
+    end = _field(values, "end_date", errors, v.day)
+    if start and end and end < start:
+        errors.append(f"{label('end_date')} {end} 早于{label('start_date')} {start}")
+    birth = (
+        _field(values, "birth_date", errors, v.day) if v.text(values.get("birth_date")) else None
+    )
+    parsed = {
+        "gender": _field(values, "gender", errors, v.gender),
+        "radius_m": _field(values, "radius_m", errors, v.radius, default=default_radius_m),
+        "shift_start": _field(values, "shift_start", errors, v.clock),
+        "shift_end": _field(values, "shift_end", errors, v.clock),
+        "monthly_salary": _field(values, "monthly_salary", errors, v.salary),
+        "arranged_by_school": _field(values, "arranged_by_school", errors, v.flag),
+        "agreement_signed": _field(values, "agreement_signed", errors, v.flag),
+        "insured": _field(values, "insured", errors, v.flag),
+    }
+    if errors:
+        raise ValueError("；".join(errors))
+    norm_lat, norm_lng = to_gcj02(lat, lng, datum)
+    return RosterRow(
+        line=line,
+        student_no=txt["student_no"],
+        name=txt["name"],
+        phone=phone,
+        birth_date=birth,
+        school=txt["school"],
+        major=txt["major"],
+        class_name=txt["class"],
+        teacher_name=txt["teacher_name"],
+        teacher_phone=people["teacher"],
+        parent_name=txt["parent_name"],
+        parent_phone=people["parent"],
+        company=txt["company"],
+        industry=txt["industry"],
+        position=txt["position"],
+        address=txt["address"],
+        city=city_of(txt["address"]),
+        latitude=lat,
+        longitude=lng,
+        coord_system=datum,
+        norm_lat=norm_lat,
+        norm_lng=norm_lng,
+        workdays=workdays_text,
+        workdays_mask=mask,
+        start_date=start,
+        end_date=end,
+        matches_major=matches_major(txt["major"], txt["position"], txt["industry"]),
+        **parsed,
+    )
+
+
+def parse_roster(cells: Iterable[list[object]], *, default_radius_m: int) -> Roster:
+    """Find the header, then validate every following row; duplicates of a student_no fail."""
+    lines = iter(enumerate(cells, start=1))
+    mapping: dict[int, str] = {}
+    ignored: list[str] = []
+    for line, row in lines:
+        mapping, ignored = map_header(row)
+        if "student_no" in mapping.values() or line >= HEADER_SCAN_ROWS:
+            break
+    missing = [c for c in REQUIRED if c not in mapping.values()]
+    if missing:
+        raise RosterFileError("缺少必需的列：" + "、".join(label(c) for c in missing))
+    roster = Roster(columns=set(mapping.values()), ignored_headers=ignored)
+    first_line: dict[str, int] = {}
+    for line, row in lines:
+        if not any(v.text(c) for c in row):
+            continue  # blank lines are skipped, not errors
+        values = {col: row[i] for i, col in mapping.items() if i < len(row)}
+        try:
+            parsed = validate(line, values, default_radius_m=default_radius_m)
+        except ValueError as exc:
+            roster.errors.append((line, str(exc)))
+            continue
+        earlier = first_line.setdefault(parsed.student_no, line)
+        if earlier != line:
+            roster.errors.append(
+                (line, f"{label('student_no')} {parsed.student_no} 与第 {earlier} 行重复")
+            )
+            continue
+        roster.rows.append(parsed)
+    return roster

@@ -1,0 +1,233 @@
+"""Teachers in chat: 批阅 grades a journal; 处理 / 结案 move a ticket or an alert on.
+
+Grammar (numbers with or without their prefix; a bare number after 处理 is a ticket):
+    批阅 J12 90 写得很好          grade journal 12: score 0-100, then the comment
+    处理 T7 已联系企业            ticket 7 -> handling (a note on later calls), student told
+    处理 T7 已解决，工资已补发     a note saying 已解决/解决了 closes it (resolved)
+    结案 T7 说明                  ticket 7 -> resolved
+    处理 A3 说明 / 结案 A3 说明    the same for alert 3
+English: grade J12 90 good work · handle T7 note · resolve T7 note.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import select
+
+from bot.types import Notification, Reply
+from core import journals, tickets
+from core.intents import leading_command
+from core.journals import parse_number
+from handlers.base import Context, on_intent
+from models import Alert, ConsoleUser, Journal, Mentor, Placement, Student, Ticket
+
+# A note that says the problem is solved closes the case.
+RESOLVE_WORDS = re.compile(
+    r"已解决|解决了|已处理完|处理完毕|已结案|已办结|\bresolved\b|\bsolved\b", re.I
+)
+RESOLVE_COMMANDS = {"结案", "resolve", "close"}
+
+NOT_TEACHER = ("批阅和处理是指导教师的功能。", "Grading and handling are for teachers.")
+GRADE_USAGE = (
+    "请按格式发送：批阅 日志编号 分数 评语，例如「批阅 J12 90 写得很具体」。分数为 0–100。",
+    'Please send: grade <journal no> <score 0-100> <comment>, e.g. "grade J12 90 well done".',
+)
+HANDLE_USAGE = (
+    "请按格式发送：处理 编号 说明，例如「处理 T12 已联系企业」；"
+    "说明里写「已解决」或发送「结案 T12 说明」即结案。预警编号以 A 开头。",
+    'Please send: handle <no> <note>, e.g. "handle T12 called the company"; '
+    '"resolve T12 <note>" closes it. Alert numbers start with A.',
+)
+NOT_FOUND = ("没有找到{what} {no}，或不是您负责的学生。", "No {what} {no} among your students.")
+GRADED = (
+    "已批阅 {no}（{name}的{kind}）：{score} 分。已通知学生。",
+    "Graded {no} ({name}, {kind}): {score}. The student has been told.",
+)
+REGRADED = (
+    "已更新 {no}（{name}的{kind}）的评分：{score} 分。已通知学生。",
+    "Updated the grade of {no} ({name}, {kind}): {score}. The student has been told.",
+)
+TO_STUDENT = (
+    "您的{kind}（{label}，编号 {no}）已批阅：{score} 分。{comment}",
+    "Your {kind} ({label}, no. {no}) has been graded: {score}. {comment}",
+)
+COMMENT = ("老师评语：{comment}", "Comment: {comment}")
+MOVED = ("{what} {no} 已更新为「{status}」。{told}", "{what} {no} is now {status}. {told}")
+NOTED = (
+    "已为{what} {no} 添加说明（仍为「{status}」）。{told}",
+    "Note added to {what} {no} (still {status}). {told}",
+)
+TOLD = ("已通知学生。", "The student has been told.")
+CLOSED = ("{no} 已经结案，无需再处理。", "{no} is already resolved.")
+WHAT = {"ticket": ("工单", "ticket"), "alert": ("预警", "alert"), "journal": ("日志", "journal")}
+
+
+def _pick(ctx: Context, text: tuple[str, str]) -> str:
+    return text[1] if ctx.lang == "en" else text[0]
+
+
+def _reply(ctx: Context, text: tuple[str, str], **values) -> list[Reply]:
+    return [Reply(_pick(ctx, text).format(**values))]
+
+
+def _args(ctx: Context) -> tuple[str, list[str]]:
+    """(command word, argument words) whether the text kept its command word or not."""
+    text = ctx.inbound.get_plaintext()
+    lead = leading_command(text)
+    if lead and lead[0] in ("grade", "handle"):
+        return lead[1].lower(), lead[2].split(maxsplit=2)
+    return "", text.split(maxsplit=2)
+
+
+def _may_see(ctx: Context, school_id: int, student: Student | None) -> bool:
+    """Teachers act on their own students; a bound school admin on the whole school."""
+    account = ctx.account
+    if account is None or student is None:
+        return False
+    if account.person_kind == "teacher":
+        return student.teacher_id == account.person_id
+    if account.person_kind == "mentor":  # a company mentor grades the interns at the company
+        return (
+            ctx.session.exec(
+                select(Placement.id)
+                .join(Mentor, Mentor.company_id == Placement.company_id)
+                .where(Mentor.id == account.person_id, Placement.student_id == student.id)
+            ).first()
+            is not None
+        )
+    if account.person_kind == "school_admin":
+        user = ctx.session.get(ConsoleUser, account.person_id)
+        return user is not None and user.role == "school" and user.school_id == school_id
+    return False
+
+
+def _is_staff(ctx: Context, *kinds: str) -> bool:
+    return ctx.account is not None and ctx.account.person_kind in kinds
+
+
+@on_intent("grade")
+def grade(ctx: Context) -> list[Reply]:
+    """Grades a journal with a score and a comment and tells the student."""
+    if not _is_staff(ctx, "teacher", "mentor", "school_admin"):
+        return _reply(ctx, NOT_TEACHER)
+    _, words = _args(ctx)
+    if len(words) < 2:
+        return _reply(ctx, GRADE_USAGE)
+    number = parse_number(words[0], journals.PREFIX)
+    score_text = words[1].removesuffix("分")
+    if number is None or not score_text.isdigit() or not 0 <= int(score_text) <= 100:
+        return _reply(ctx, GRADE_USAGE)
+    no = f"{journals.PREFIX}{number}"
+    journal = ctx.session.get(Journal, number)
+    student = ctx.session.get(Student, journal.student_id) if journal else None
+    if journal is None or not _may_see(ctx, journal.school_id, student):
+        return _reply(ctx, NOT_FOUND, what=_pick(ctx, WHAT["journal"]), no=no)
+    comment = words[2].strip() if len(words) > 2 else ""
+    grader = f"{ctx.account.person_kind}:{ctx.account.person_id}"
+    regraded = journals.grade(
+        journal, score=int(score_text), comment=comment, grader=grader, now=ctx.now
+    )
+    ctx.session.add(journal)
+    ctx.session.flush()
+    _tell_student_grade(ctx, journal, student, no)
+    kind = (journals.KIND_EN if ctx.lang == "en" else journals.KIND_ZH)[journal.kind]
+    return _reply(
+        ctx,
+        REGRADED if regraded else GRADED,
+        no=no,
+        name=student.name,
+        kind=kind,
+        score=journal.score,
+    )
+
+
+def _tell_student_grade(ctx: Context, journal: Journal, student: Student, no: str) -> None:
+    en = tickets.person_lang(ctx.session, "student", student.id) == "en"
+    pick = 1 if en else 0
+    day = journal.period_start
+    if journal.kind == "weekly":
+        week = journals.week_number(day, journals.placement_for(ctx.session, student.id, day))
+        label = f"week {week}" if en else f"第 {week} 周"
+    else:
+        label = day.isoformat()
+    comment = COMMENT[pick].format(comment=journal.comment) if journal.comment else ""
+    kind = (journals.KIND_EN if en else journals.KIND_ZH)[journal.kind]
+    text = (
+        TO_STUDENT[pick]
+        .format(kind=kind, label=label, no=no, score=journal.score, comment=comment)
+        .strip()
+    )
+    ctx.notify(
+        Notification(
+            person_kind="student",
+            person_id=student.id,
+            text=text,
+            kind="journal_graded",
+            quiet_hours=True,
+            school_id=student.school_id,
+            key=f"journal_graded:{journal.id}:{ctx.now.isoformat()}",
+        )
+    )
+
+
+@on_intent("handle")
+def handle(ctx: Context) -> list[Reply]:
+    """Moves a ticket or alert to handling (or resolved) with a note; the student is told."""
+    if not _is_staff(ctx, "teacher", "school_admin"):
+        return _reply(ctx, NOT_TEACHER)
+    command, words = _args(ctx)
+    if not words:
+        return _reply(ctx, HANDLE_USAGE)
+    note = " ".join(words[1:]).strip()
+    resolve = command in RESOLVE_COMMANDS or bool(RESOLVE_WORDS.search(note))
+    status = "resolved" if resolve else "handling"
+    token = words[0].strip().upper()
+    if token.startswith(tickets.ALERT_PREFIX):
+        return _handle_alert(ctx, parse_number(token, tickets.ALERT_PREFIX), status, note)
+    number = parse_number(token, tickets.TICKET_PREFIX)
+    if number is None:
+        return _reply(ctx, HANDLE_USAGE)
+    no = tickets.ticket_no(number)
+    ticket = ctx.session.get(Ticket, number)
+    student = ctx.session.get(Student, ticket.student_id) if ticket else None
+    if ticket is None or not _may_see(ctx, ticket.school_id, student):
+        return _reply(ctx, NOT_FOUND, what=_pick(ctx, WHAT["ticket"]), no=no)
+    if ticket.status == "resolved":
+        return _reply(ctx, CLOSED, no=no)
+    changed = tickets.move_ticket(
+        ctx.session, ticket=ticket, status=status, note=note, actor=_actor(ctx), now=ctx.now
+    )
+    return _moved(ctx, "ticket", no, status, changed, told=True)
+
+
+def _handle_alert(ctx: Context, number: int | None, status: str, note: str) -> list[Reply]:
+    if number is None:
+        return _reply(ctx, HANDLE_USAGE)
+    no = tickets.alert_no(number)
+    alert = ctx.session.get(Alert, number)
+    student = ctx.session.get(Student, alert.student_id) if alert else None
+    if alert is None or not _may_see(ctx, alert.school_id, student):
+        return _reply(ctx, NOT_FOUND, what=_pick(ctx, WHAT["alert"]), no=no)
+    if alert.status == "resolved":
+        return _reply(ctx, CLOSED, no=no)
+    changed = tickets.move_alert(
+        ctx.session, alert=alert, status=status, note=note, actor=_actor(ctx), now=ctx.now
+    )
+    return _moved(ctx, "alert", no, status, changed, told=False)
+
+
+def _moved(ctx, what: str, no: str, status: str, changed: bool, *, told: bool) -> list[Reply]:
+    names = tickets.STATUS_EN if ctx.lang == "en" else tickets.STATUS_ZH
+    return _reply(
+        ctx,
+        MOVED if changed else NOTED,
+        what=_pick(ctx, WHAT[what]),
+        no=no,
+        status=names[status],
+        told=_pick(ctx, TOLD) if told else "",
+    )
+
+
+def _actor(ctx: Context) -> str:
+    return f"{ctx.account.person_kind}:{ctx.account.person_id}"

@@ -1,0 +1,58 @@
+"""Check-in nudges: remind students who have not checked in by shift start + 30 minutes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlmodel import Session
+
+from core.settings import Settings
+from models import ChannelAccount, CheckIn, Placement
+from scheduler.days import active_on, day_end, due_windows, workday_clause
+from scheduler.outbox_sql import insert_select, key_expr, row_columns
+
+KIND = "nudge"
+
+
+def sweep_nudges(session: Session, settings: Settings, now: datetime) -> int:
+    """Queue one nudge per bound chat account of each absentee whose nudge time has come."""
+    queued = 0
+    for window in due_windows(now, settings, after_min=settings.scheduler.nudge_after_min):
+        expires_at = day_end(window.day, settings)
+        if expires_at <= now:
+            continue  # a nudge is about one day; yesterday's late shift is past reminding
+        columns = row_columns(
+            session,
+            key=key_expr(KIND, Placement.student_id, window.day.isoformat()),
+            school_id=Placement.school_id,
+            kind=KIND,
+            person_kind="student",
+            person_id=Placement.student_id,
+            day=window.day,
+            quiet_hours=True,
+            now=now,
+            expires_at=expires_at,
+        )
+        # The anti-join: active placements working today, minus students with a check-in today.
+        stmt = (
+            select(*columns)
+            .select_from(Placement)
+            .join(
+                ChannelAccount,
+                (ChannelAccount.person_kind == "student")
+                & (ChannelAccount.person_id == Placement.student_id)
+                & ChannelAccount.active.is_(True),
+            )
+            .where(
+                active_on(window.day),
+                workday_clause(window.day, settings),
+                Placement.shift_start >= window.lo,
+                Placement.shift_start <= window.hi,
+                ~exists().where(
+                    CheckIn.student_id == Placement.student_id, CheckIn.day == window.day
+                ),
+            )
+        )
+        queued += insert_select(session, stmt)
+    return queued
