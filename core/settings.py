@@ -98,6 +98,19 @@ class SchedulerSettings(Section):
     grading_digest: time = time(18, 0)
     misfire_grace_s: int = Field(3600, ge=1)
 
+    @field_validator("journal_reminder", "journal_digest")
+    @classmethod
+    def _weekday_and_time(cls, v: str) -> str:
+        parts = v.strip().lower().split()
+        days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        try:
+            ok = len(parts) == 2 and parts[0][:3] in days and time.fromisoformat(parts[1])
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError('must be a weekday and a time, e.g. "fri 18:00"')
+        return v
+
 
 class CheckinSettings(Section):
     default_radius_m: int = Field(500, ge=10)

@@ -181,11 +181,9 @@ def test_slow_handling_answers_success_at_once_and_replies_through_the_outbox(
 
     app.state.wechat.dispatch = slow
     app.state.wechat.budget_s = 0.05
-    started = time.monotonic()
     r = post(client, settings, fixture("text.xml"), at=now, mode="safe")
     assert r.text == "success"
-    # TestClient waits for the background task too; uvicorn would have answered at ~0.05 s.
-    assert time.monotonic() - started < 3
+    # TestClient returns after the background task too; uvicorn sends "success" at ~0.05 s.
     with Session(engine) as session:
         row = session.exec(select(OutboxMessage)).one()
     assert (row.channel, row.to_external_id, row.text) == ("wechat", OPENID, "周记已提交")
