@@ -21,7 +21,7 @@ run: install
 	$(BIN)/shixi serve
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: install
 	$(BIN)/ruff check .

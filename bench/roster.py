@@ -22,6 +22,7 @@ COLUMNS = (
 def write_csv(path: Path, rows: int, seed: int = 7) -> Path:
     """A roster of `rows` new students in 20 new schools, 400 teachers and 2,000 companies."""
     rng = random.Random(seed)
+    teachers = [f"{_name(rng)}老师" for _ in range(400)]  # one name per teacher phone
     with path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(COLUMNS)
@@ -34,7 +35,7 @@ def write_csv(path: Path, rows: int, seed: int = 7) -> Path:
             out.writerow(
                 (
                     f"R{i:09d}", _name(rng), rng.choice("男女"), f"16{i:09d}", school, major,
-                    f"{major[:2]}24{i % 7:02d}", f"{_name(rng)}老师", f"14{teacher:09d}",
+                    f"{major[:2]}24{i % 7:02d}", teachers[teacher], f"14{teacher:09d}",
                     _name(rng), f"17{i:09d}", f"{city}名册测试{company:04d}有限公司", industry,
                     POSITIONS[industry], f"{city}某区某路{i % 99 + 1}号",
                     f"{lat + rng.uniform(-0.1, 0.1):.6f}", f"{lng + rng.uniform(-0.1, 0.1):.6f}",

@@ -13,6 +13,7 @@ from core.settings import Settings
 from handlers.base import INTENTS, STATES, Context, match_words
 from handlers.bind import HOW_TO_BIND
 from handlers.checkin import record_sample
+from handlers.checkin_batch import CheckinBatchPath
 from handlers.texts import role_name
 from models import ChannelAccount
 
@@ -43,12 +44,29 @@ class Dispatcher:
     def __init__(self, engine: Engine, settings: Settings):
         self.engine = engine
         self.settings = settings
+        self.checkins = CheckinBatchPath(settings)
 
     def __call__(self, inbound: Inbound) -> list[Reply]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            replies = dispatch(inbound, session=session, settings=self.settings)
-            session.commit()
-            return replies
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                replies = dispatch(inbound, session=session, settings=self.settings)
+                session.commit()
+                return replies
+        finally:
+            # Whatever this message did (bind, unbind, ...), the next one reads the binding anew.
+            self.forget(inbound.channel, inbound.user_id)
+
+    def batch_job(self, inbound: Inbound, key: str):
+        """A group-commit job for an event with a fast path (a location check-in), else None.
+
+        The job `(conn, batch)` answers a BatchOutcome; "fallback" means nothing was written
+        and the event must go through this dispatcher as usual.
+        """
+        return self.checkins.job(inbound, key) if self.checkins.accepts(inbound) else None
+
+    def forget(self, channel: str, user_id: str) -> None:
+        """Drop what this process caches about a sender (after unbind, unsubscribe ...)."""
+        self.checkins.forget(channel, user_id)
 
 
 def dispatch(inbound: Inbound, *, session: Session, settings: Settings) -> list[Reply]:

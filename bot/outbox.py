@@ -6,7 +6,7 @@ the single writer. A claimed row is 'sending' with next_attempt_at = the end of 
 
 Crash between send and mark: neither WeChat nor Telegram accepts an idempotency key, so a row
 whose lease ran out while 'sending' is sent again (at-least-once). The lease is kept short and
-marking follows each send immediately to keep that window small.
+each batch is marked as soon as its concurrent sends return, to keep that window small.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from anyio import to_thread
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 HTTP_TIMEOUT = httpx.Timeout(10.0)
 LIVE = ("pending", "sending")
+CONCURRENCY = 16  # requests in flight per sender process; the token buckets still apply
 
 
 class TokenBucket:
@@ -131,11 +132,30 @@ def _finish(session: Session, row: OutboxMessage, now: datetime, **values) -> bo
     return result.rowcount == 1
 
 
+def _last_inbound(session: Session, rows: list[OutboxMessage]) -> dict[tuple[str, str], object]:
+    """When each addressee last wrote to us (WeChat's 48-hour window), in one query per channel."""
+    out: dict[tuple[str, str], object] = {}
+    by_channel: dict[str, set[str]] = {}
+    for row in rows:
+        by_channel.setdefault(row.channel, set()).add(row.to_external_id)
+    for channel, ids in by_channel.items():
+        out.update(
+            ((channel, ext), at)
+            for ext, at in session.execute(
+                select(ChannelAccount.external_id, ChannelAccount.last_inbound_at).where(
+                    ChannelAccount.channel == channel, ChannelAccount.external_id.in_(ids)
+                )
+            )
+        )
+    return out
+
+
 def prepare(engine: Engine, settings: Settings, rows: list[OutboxMessage], now: datetime):
     """Hold back quiet-hour rows, drop ones no longer true, render the rest."""
     ready: list[Outgoing] = []
     quiet_end = in_quiet_hours(settings, now)
     with Session(engine, expire_on_commit=False) as session:
+        last_inbound = _last_inbound(session, rows)
         for row in rows:
             if row.quiet_hours and quiet_end is not None:
                 # Waiting does not count as an attempt; expiry is checked again when it ends.
@@ -151,40 +171,73 @@ def prepare(engine: Engine, settings: Settings, rows: list[OutboxMessage], now: 
             if not text:
                 _finish(session, row, now, status="failed", last_error="nothing to send")
                 continue
-            last_inbound = session.execute(
-                select(ChannelAccount.last_inbound_at).where(
-                    ChannelAccount.channel == row.channel,
-                    ChannelAccount.external_id == row.to_external_id,
-                )
-            ).scalar()
-            ready.append(
-                Outgoing(row.id, row.channel, row.to_external_id, text, row.kind, last_inbound)
-            )
+            inbound = last_inbound.get((row.channel, row.to_external_id))
+            ready.append(Outgoing(row.id, row.channel, row.to_external_id, text, row.kind, inbound))
         session.commit()
     return ready
 
 
+def outcome(settings, row, now, *, upstream_id=None, error=None, jitter=0.0) -> dict:
+    """The column values that record a send's outcome on its row (status among them)."""
+    if error is None:
+        return dict(status="sent", sent_at=now, upstream_id=upstream_id or "", last_error="")
+    cfg = settings.outbox
+    message = str(error) if isinstance(error, SendError) else _safe(error)
+    give_up = getattr(error, "permanent", False) or row.attempts >= cfg.max_attempts
+    delay = min(cfg.backoff_base_s * 2 ** (row.attempts - 1), cfg.backoff_max_s)
+    delay *= 1 + random.uniform(-jitter, jitter) if jitter else 1
+    retry_at = getattr(error, "retry_at", None) or now + timedelta(seconds=delay)
+    return dict(
+        status="failed" if give_up else "pending",
+        next_attempt_at=retry_at,
+        last_error=message[:500],
+    )
+
+
 def mark(engine, settings, row, now, *, upstream_id=None, error=None, jitter=0.0) -> str:
     """Record a send's outcome on its row; returns the new status."""
+    values = outcome(settings, row, now, upstream_id=upstream_id, error=error, jitter=jitter)
+    mark_many(engine, now, [(row.id, values)])
+    return values["status"]
+
+
+def mark_many(engine: Engine, now: datetime, outcomes: list[tuple[int, dict]]) -> int:
+    """Record many outcomes in one transaction (one executemany per shape); returns rows marked."""
+    shapes: dict[tuple[str, ...], list[dict]] = {}
+    for row_id, values in outcomes:
+        shapes.setdefault(tuple(sorted(values)), []).append({"b_id": row_id, **values})
+    table = OutboxMessage.__table__
+    marked = 0
     with Session(engine) as session:
-        if error is None:
-            values = dict(status="sent", sent_at=now, upstream_id=upstream_id or "", last_error="")
-        else:
-            cfg = settings.outbox
-            message = str(error) if isinstance(error, SendError) else _safe(error)
-            give_up = getattr(error, "permanent", False) or row.attempts >= cfg.max_attempts
-            delay = min(cfg.backoff_base_s * 2 ** (row.attempts - 1), cfg.backoff_max_s)
-            delay *= 1 + random.uniform(-jitter, jitter) if jitter else 1
-            retry_at = getattr(error, "retry_at", None) or now + timedelta(seconds=delay)
-            values = dict(
-                status="failed" if give_up else "pending",
-                next_attempt_at=retry_at,
-                last_error=message[:500],
+        for columns, params in shapes.items():
+            # Only rows still ours (same lease) are marked: a mark happens once.
+            stmt = (
+                table.update()
+                .where(
+                    table.c.id == bindparam("b_id"),
+                    table.c.status == "sending",
+                    table.c.next_attempt_at == now + LEASE,
+                )
+                .values({c: bindparam(c) for c in columns})
             )
-        if not _finish(session, row, now, **values):
-            log.warning("outbox row %s was taken over by another sender", row.id)
+            result = session.connection().execute(stmt, params)
+            marked += max(result.rowcount or 0, 0)
         session.commit()
-        return values["status"]
+    if marked < len(outcomes):
+        log.warning("%d outbox rows were taken over by another sender", len(outcomes) - marked)
+    return marked
+
+
+async def _send(out: Outgoing, sender, bucket: TokenBucket, gate: asyncio.Semaphore, now):
+    """(upstream id, error) of one send; any failure is retried later, never fatal."""
+    if sender is None:
+        return None, SendError(f"channel {out.channel} is not configured")
+    async with gate:
+        await bucket.acquire()
+        try:
+            return await sender.send(out, now=now), None
+        except Exception as exc:
+            return None, exc
 
 
 async def deliver_due(
@@ -196,8 +249,13 @@ async def deliver_due(
     limiters: dict[str, TokenBucket] | None = None,
     jitter: float = 0.0,
 ) -> int:
-    """One pass over everything due at `now`; returns how many messages were sent."""
+    """One pass over everything due at `now`; returns how many messages were sent.
+
+    Each claimed batch is sent concurrently (at most CONCURRENCY requests in flight, each
+    channel's token bucket still spacing them) and its outcomes are marked in one transaction.
+    """
     limiters = limiters if limiters is not None else {}
+    gate = asyncio.Semaphore(CONCURRENCY)
     sent = 0
     while True:
         batch = await to_thread.run_sync(
@@ -206,24 +264,28 @@ async def deliver_due(
         if not batch:
             return sent
         by_id = {row.id: row for row in batch}
-        for out in await to_thread.run_sync(prepare, engine, settings, batch, now):
-            row, sender = by_id[out.id], senders.get(out.channel)
-            bucket = limiters.setdefault(out.channel, TokenBucket(settings.outbox.rate_per_s))
-            error, upstream = None, None
-            if sender is None:
-                error = SendError(f"channel {out.channel} is not configured")
-            else:
-                await bucket.acquire()
-                try:
-                    upstream = await sender.send(out, now=now)
-                except Exception as exc:  # any failure is retried, never fatal
-                    error = exc
-            status = await to_thread.run_sync(
-                lambda r=row, u=upstream, e=error: mark(
-                    engine, settings, r, now, upstream_id=u, error=e, jitter=jitter
+        ready = await to_thread.run_sync(prepare, engine, settings, batch, now)
+        results = await asyncio.gather(
+            *(
+                _send(
+                    out,
+                    senders.get(out.channel),
+                    limiters.setdefault(out.channel, TokenBucket(settings.outbox.rate_per_s)),
+                    gate,
+                    now,
                 )
+                for out in ready
             )
-            sent += status == "sent"
+        )
+        outcomes = [
+            (
+                out.id,
+                outcome(settings, by_id[out.id], now, upstream_id=up, error=err, jitter=jitter),
+            )
+            for out, (up, err) in zip(ready, results, strict=True)
+        ]
+        await to_thread.run_sync(mark_many, engine, now, outcomes)
+        sent += sum(values["status"] == "sent" for _, values in outcomes)
         if len(batch) < settings.outbox.batch_size:
             return sent
 

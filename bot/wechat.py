@@ -6,15 +6,15 @@ import hashlib
 import hmac
 import time
 from datetime import datetime
+from xml.etree import ElementTree
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from wechatpy import parse_message
-from wechatpy.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.replies import TextReply
 
 from bot.types import Inbound, Location
+from bot.wechat_crypto import MessageCipher, text_reply
 from core.settings import Settings
 
 # Menu CLICK keys (published by `shixi wechat menu`) and the (intent, text) each stands for.
@@ -80,10 +80,21 @@ def _check(expected: str, given: str | None) -> None:
         raise WechatRejected(403, "bad signature")
 
 
+def _without_prolog(text: str | bytes) -> bool:
+    """True when the document opens with its <xml> root: no declaration, hence no DTD."""
+    head = text[:64].lstrip()
+    return head.startswith(b"<xml>" if isinstance(text, bytes) else "<xml>")
+
+
 def xml_fields(text: str | bytes) -> dict[str, str]:
     """The child elements of a WeChat <xml> document; no DTD, no entities, no external refs."""
     try:
-        root = fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        if _without_prolog(text):
+            # A DTD (and so any entity) can only come before the root element, and an
+            # encoding other than UTF-8 needs a declaration: the C parser is safe here.
+            root = ElementTree.fromstring(text)
+        else:
+            root = fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (DefusedXmlException, ParseError, ValueError) as exc:
         raise WechatRejected(400, f"unacceptable XML: {type(exc).__name__}") from None
     if root.tag != "xml":
@@ -112,7 +123,7 @@ class WechatCodec:
         self.app_id = cfg.app_id
         self.window_s = cfg.replay_window_s
         self.crypto = (
-            WeChatCrypto(cfg.token, cfg.encoding_aes_key, cfg.app_id)
+            MessageCipher(cfg.token, cfg.encoding_aes_key, cfg.app_id)
             if cfg.encoding_aes_key
             else None
         )
@@ -129,7 +140,7 @@ class WechatCodec:
         if self.crypto is None:
             raise WechatRejected(400, "encrypted callback but no encoding_aes_key configured")
         try:
-            return PrpCrypto(self.crypto.key).decrypt(encrypted, self.app_id)
+            return self.crypto.decrypt(encrypted)
         except Exception:  # bad base64, padding or app id: all mean "not from our account"
             raise WechatRejected(400, "cannot decrypt") from None
 
@@ -165,13 +176,15 @@ class WechatCodec:
         """A passive text reply ('success' when there is nothing to say), encrypted if asked."""
         if not text:
             return "success"
-        reply = TextReply(
-            content=text, source=fields.get("ToUserName", ""), target=fields.get("FromUserName")
-        ).render()
+        reply = text_reply(
+            to=fields.get("FromUserName", ""), source=fields.get("ToUserName", ""), content=text
+        )
         if not encrypted:
             return reply
-        return self.crypto.encrypt_message(
-            reply, params.get("nonce", ""), params.get("timestamp") or str(int(time.time()))
+        return self.crypto.seal(
+            reply,
+            nonce=params.get("nonce", ""),
+            timestamp=params.get("timestamp") or str(int(time.time())),
         )
 
 
@@ -193,27 +206,33 @@ def _float(value: str, what: str) -> float:
 
 def to_inbound(xml: str, fields: dict, *, at: datetime) -> Inbound:
     """Map a decoded callback to one Inbound (event names lower case, e.g. 'location')."""
+    kind = (fields.get("MsgType") or "").lower()
+    if kind == "location":  # the hot message: read straight from the fields already parsed
+        base = dict(
+            channel="wechat",
+            user_id=fields["FromUserName"],
+            at=at,
+            message_id=fields.get("MsgId", ""),
+        )
+        point = Location(
+            lat=_float(fields.get("Location_X"), "Location_X"),
+            lng=_float(fields.get("Location_Y"), "Location_Y"),
+            datum="gcj02",
+            source="location",
+            label=fields.get("Label", ""),
+        )
+        return Inbound(**base, kind="location", location=point, intent="checkin")
     try:
         msg = parse_message(xml)
     except Exception:  # already defused and checked; anything left is a malformed message
         raise WechatRejected(400, "malformed message") from None
     base = dict(channel="wechat", user_id=msg.source, at=at, message_id=fields.get("MsgId", ""))
-    kind = (fields.get("MsgType") or "").lower()
     if kind == "text":
         return Inbound(**base, text=msg.content or "")
     if kind == "voice":  # the account's speech recognition, when switched on
         return Inbound(**base, kind="voice", text=msg.recognition or "", media=msg.media_id)
     if kind == "image":
         return Inbound(**base, kind="image", media=msg.image or msg.media_id or "")
-    if kind == "location":
-        point = Location(
-            lat=_float(msg.location_x, "Location_X"),
-            lng=_float(msg.location_y, "Location_Y"),
-            datum="gcj02",
-            source="location",
-            label=msg.label or "",
-        )
-        return Inbound(**base, kind="location", location=point, intent="checkin")
     if kind != "event":
         return Inbound(**base, kind=kind or "text")  # video, link ...: answered with help
     event = (fields.get("Event") or "").lower()

@@ -55,6 +55,9 @@ class WechatApi:
         self.engine, self.http, self.clock = engine, http, clock
         self.name = f"wechat_access_token:{cfg.app_id}"
         self._lock = asyncio.Lock()
+        # The token in memory; the database row stays the source shared by every process.
+        self._token: str | None = None
+        self._expires_at: datetime | None = None
 
     # --- the token --------------------------------------------------------------------------
 
@@ -74,12 +77,24 @@ class WechatApi:
             session.execute(stmt)
             session.commit()
 
+    def _usable(self, token: str | None, expires_at: datetime | None, rejected: str | None):
+        return (
+            token is not None
+            and token != rejected
+            and expires_at is not None
+            and expires_at - REFRESH_MARGIN > self.clock()
+        )
+
     async def access_token(self, *, rejected: str | None = None) -> str:
         """A valid token; `rejected` is one WeChat just refused, which forces a refresh."""
+        if self._usable(self._token, self._expires_at, rejected):
+            return self._token
         async with self._lock:
+            if self._usable(self._token, self._expires_at, rejected):
+                return self._token  # refreshed while this call waited for the lock
             row = await to_thread.run_sync(self._load)
-            fresh = row is not None and row.expires_at - REFRESH_MARGIN > self.clock()
-            if fresh and row.value != rejected:
+            if row is not None and self._usable(row.value, row.expires_at, rejected):
+                self._token, self._expires_at = row.value, row.expires_at
                 return row.value  # another process may already have refreshed it
             # Normal mode returns the current token to every caller, so processes refreshing
             # at once agree; force_refresh only when WeChat rejected the one we hold.
@@ -95,6 +110,7 @@ class WechatApi:
             token = data["access_token"]
             expires_at = self.clock() + timedelta(seconds=int(data.get("expires_in", 7200)))
             await to_thread.run_sync(self._store, token, expires_at)
+            self._token, self._expires_at = token, expires_at
             return token
 
     # --- calls -----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from bot.inbound import (
 )
 from bot.types import Inbound, Reply
 from bot.wechat import SILENT_EVENTS, WechatCodec, dedup_key, to_inbound
+from bot.writer import GroupCommitWriter
 from core.settings import Settings
 from models import ChannelAccount
 from models.types import utcnow
@@ -68,11 +70,13 @@ class WechatWebhook:
         *,
         clock: Callable[[], datetime] = utcnow,
         budget_s: float = REPLY_BUDGET_S,
+        writer: GroupCommitWriter | None = None,
     ):
         self.engine, self.settings, self.dispatch = engine, settings, dispatch
         self.codec = WechatCodec(settings)
         self.clock = clock
         self.budget_s = budget_s
+        self.writer = writer or GroupCommitWriter(engine)
 
     def verify(self, params: dict) -> str:
         return self.codec.verify_url(params, self.clock())
@@ -87,6 +91,44 @@ class WechatWebhook:
         def seal(text: str) -> str:
             return self.codec.seal(text, fields, params, encrypted)
 
+        make_job = getattr(self.dispatch, "batch_job", None)
+        job = make_job(inbound, key) if make_job is not None else None
+        if job is not None:
+            answer = await self._batched(job, inbound, key, seal)
+            if answer is not None:
+                return answer
+        return await self._general(inbound, key, seal)
+
+    async def _batched(self, job, inbound: Inbound, key: str, seal) -> WechatAnswer | None:
+        """The fast path: one group-committed transaction; None means take the general path."""
+        future = self.writer.submit(job)
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(future), self.budget_s)
+        except TimeoutError:
+
+            async def finish_late() -> None:
+                late = await future
+                if late.status == "done":
+                    await to_thread.run_sync(self._late_reply, inbound, key, late.text)
+                elif late.status == "fallback":
+                    await self._general_late(inbound, key)
+
+            log.info("wechat %s: slow batch, reply goes through the outbox", key)
+            return WechatAnswer("success", finish_late)
+        except Exception:
+            # The batch rolled this job back: nothing was written, the general path may try.
+            log.exception("batched handling of wechat %s failed", key)
+            return None
+        if outcome.status == "fallback":
+            return None
+        passive, rest = split_passive(outcome.text)
+        if rest and outcome.status == "done":
+            await to_thread.run_sync(self._queue, inbound, key, rest)
+        return WechatAnswer(seal(passive))
+
+    async def _general(self, inbound: Inbound, key: str, seal) -> WechatAnswer:
+        """Any event: dedupe row, the dispatcher within the deadline, the stored reply."""
+        now = inbound.at
         seen = await to_thread.run_sync(
             lambda: first_sight(
                 self.engine, channel="wechat", key=key, user_id=inbound.user_id, at=now
@@ -120,6 +162,19 @@ class WechatWebhook:
             await to_thread.run_sync(self._queue, inbound, key, rest)
         return WechatAnswer(seal(passive))
 
+    async def _general_late(self, inbound: Inbound, key: str) -> None:
+        """The general path after the passive reply has gone: its answer goes to the outbox."""
+        answer = await self._general(inbound, key, lambda text: text)
+        if answer.later is not None:
+            await answer.later()
+        elif answer.body and answer.body != "success":
+            await to_thread.run_sync(self._late_reply, inbound, key, answer.body)
+
+    def _late_reply(self, inbound: Inbound, key: str, text: str) -> None:
+        """Send a late answer through the outbox; a retried delivery then gets "success"."""
+        remember_reply(self.engine, channel="wechat", key=key, reply="")
+        self._queue(inbound, key, text)
+
     def _queue(self, inbound: Inbound, key: str, text: str) -> None:
         queue_late_replies(
             self.engine,
@@ -132,6 +187,9 @@ class WechatWebhook:
 
     def _deactivate(self, openid: str) -> None:
         """An unsubscribed follower can no longer be reached: end the binding."""
+        forget = getattr(self.dispatch, "forget", None)
+        if forget is not None:
+            forget("wechat", openid)
         with Session(self.engine) as session:
             session.execute(
                 update(ChannelAccount)

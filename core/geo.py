@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from geopy.distance import great_circle
+from geopy.distance import EARTH_RADIUS as EARTH_RADIUS_KM
 
 DATUMS = ("gcj02", "wgs84", "bd09")
 _A = 6378245.0  # Krasovsky 1940 semi-major axis used by GCJ-02
@@ -85,8 +85,17 @@ def to_gcj02(lat: float, lng: float, datum: str) -> tuple[float, float]:
 
 
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle metres; at fence scale it agrees with the geodesic to centimetres."""
-    return great_circle(a, b).meters
+    """Great-circle metres; at fence scale it agrees with the geodesic to centimetres.
+
+    geopy's great_circle formula (same radius), inlined: it runs on every check-in, and
+    building geopy's Point and Distance objects cost several times the arithmetic.
+    """
+    lat1, lng1, lat2, lng2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    sin1, cos1, sin2, cos2 = math.sin(lat1), math.cos(lat1), math.sin(lat2), math.cos(lat2)
+    dlng = lng2 - lng1
+    cos_d, sin_d = math.cos(dlng), math.sin(dlng)
+    y = math.sqrt((cos2 * sin_d) ** 2 + (cos1 * sin2 - sin1 * cos2 * cos_d) ** 2)
+    return EARTH_RADIUS_KM * 1000.0 * math.atan2(y, sin1 * sin2 + cos1 * cos2 * cos_d)
 
 
 def valid_point(lat: float, lng: float) -> bool:

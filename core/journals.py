@@ -9,7 +9,9 @@ from sqlmodel import Session, select
 
 from core import text as zh
 from core.settings import Settings
+from core.tickets import person_lang
 from models import Journal, Placement, Student
+from models.queue import enqueue
 from models.stats import bump_school_day
 
 KINDS = ("daily", "weekly", "monthly", "summary")
@@ -21,6 +23,12 @@ KIND_EN = {
     "summary": "final summary",
 }
 PREFIX = "J"  # journal numbers are shown as J123
+# What the student hears when a journal is graded, in chat or in the console: (zh, en).
+GRADED_NOTICE = (
+    "您的{kind}（{label}，编号 {no}）已批阅：{score} 分。{comment}",
+    "Your {kind} ({label}, no. {no}) has been graded: {score}. {comment}",
+)
+GRADED_COMMENT = ("老师评语：{comment}", "Comment: {comment}")
 
 
 class JournalError(ValueError):
@@ -122,6 +130,35 @@ def grade(journal: Journal, *, score: int, comment: str, grader: str, now: datet
     journal.status, journal.score, journal.comment = "graded", score, comment.strip()
     journal.graded_by, journal.graded_at = grader[:64], now
     return regraded
+
+
+def tell_student_graded(session: Session, journal: Journal, *, now: datetime) -> int:
+    """Queue the score and comment to the student's chats, in their language (quiet hours)."""
+    en = person_lang(session, "student", journal.student_id) == "en"
+    day = journal.period_start
+    if journal.kind == "weekly":
+        week = week_number(day, placement_for(session, journal.student_id, day))
+        label = f"week {week}" if en else f"第 {week} 周"
+    else:
+        label = day.isoformat()
+    comment = GRADED_COMMENT[en].format(comment=journal.comment) if journal.comment else ""
+    text = GRADED_NOTICE[en].format(
+        kind=(KIND_EN if en else KIND_ZH)[journal.kind],
+        label=label,
+        no=f"{PREFIX}{journal.id}",
+        score=journal.score,
+        comment=comment,
+    )
+    return enqueue(
+        session,
+        person_kind="student",
+        person_id=journal.student_id,
+        key=f"journal_graded:{journal.id}:{now.isoformat()}",
+        kind="journal_graded",
+        text=text.strip(),
+        school_id=journal.school_id,
+        quiet_hours=True,
+    )
 
 
 def journals_submitted_since(

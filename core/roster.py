@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 from core import roster_values as v
@@ -206,11 +208,45 @@ def map_header(cells: list[object]) -> tuple[dict[int, str], list[str]]:
 
 
 # --- validating rows -----------------------------------------------------------------------
+# Rosters repeat the same dates, times, flags and workdays on every line: parse each once.
+
+CACHE_SIZE = 4096
 
 
-def _field(values: dict, column: str, errors: list[str], parse, *args, **kwargs):
+def _cached(parse):
+    remembered = lru_cache(maxsize=CACHE_SIZE)(parse)
+
+    def call(cell, *args):
+        try:
+            return remembered(cell, *args)
+        except TypeError:  # an unhashable cell (never from CSV or openpyxl, but be safe)
+            return parse(cell, *args)
+
+    return call
+
+
+_workdays = _cached(parse_workdays)
+_city = _cached(lambda address: city_of(address))
+_matches = _cached(lambda major, position, industry: matches_major(major, position, industry))
+_radius = _cached(lambda cell, default: v.radius(cell, default=default))
+# Checked in this order, so a row's reasons read as before: column -> cached parser.
+_TERMS = {
+    "gender": _cached(v.gender),
+    "radius_m": _radius,
+    "shift_start": _cached(v.clock),
+    "shift_end": _cached(v.clock),
+    "monthly_salary": _cached(v.salary),
+    "arranged_by_school": _cached(v.flag),
+    "agreement_signed": _cached(v.flag),
+    "insured": _cached(v.flag),
+}
+_datum = _cached(v.datum)
+_day = _cached(v.day)
+
+
+def _field(values: dict, column: str, errors: list[str], parse, **kwargs):
     try:
-        return parse(values.get(column), *args, **kwargs)
+        return parse(values.get(column), **kwargs)
     except ValueError as exc:
         errors.append(f"{label(column)} {exc}")
         return None
@@ -219,9 +255,10 @@ def _field(values: dict, column: str, errors: list[str], parse, *args, **kwargs)
 def validate(line: int, values: dict[str, object], *, default_radius_m: int) -> RosterRow:
     """Build a RosterRow or raise ValueError naming every bad column."""
     errors: list[str] = []
-    txt = {k: v.text(values.get(k)) for k in MAX_LEN}
+    txt = dict.fromkeys(MAX_LEN, "")
+    txt |= {k: c.strip() if type(c) is str else v.text(c) for k, c in values.items()}
     for column in REQUIRED:
-        if not v.text(values.get(column)) and not isinstance(values.get(column), date | time):
+        if not txt.get(column) and not isinstance(values.get(column), date | time):
             errors.append(f"缺少{label(column)}")
     for column, limit in MAX_LEN.items():
         if len(txt[column]) > limit:
@@ -230,42 +267,37 @@ def validate(line: int, values: dict[str, object], *, default_radius_m: int) -> 
         raise ValueError("；".join(errors))
     people = {}
     for who in ("teacher", "parent"):
-        name, phone_cell = txt[f"{who}_name"], values.get(f"{who}_phone")
-        phone = _field(values, f"{who}_phone", errors, v.phone) if v.text(phone_cell) else ""
-        if name and not v.text(phone_cell):
+        name, phone_text = txt[f"{who}_name"], txt.get(f"{who}_phone")
+        phone = _field(values, f"{who}_phone", errors, v.phone) if phone_text else ""
+        if name and not phone_text:
             errors.append(f"有{label(f'{who}_name')}时必须填写{label(f'{who}_phone')}")
         if phone and not name:
             errors.append(f"有{label(f'{who}_phone')}时必须填写{label(f'{who}_name')}")
         people[who] = phone or ""
-    phone = _field(values, "phone", errors, v.phone) if v.text(values.get("phone")) else ""
+    phone = _field(values, "phone", errors, v.phone) if txt.get("phone") else ""
     lat = _field(values, "latitude", errors, v.coordinate, limit=90)
     lng = _field(values, "longitude", errors, v.coordinate, limit=180)
     if lat is not None and lng is not None and abs(lat) > abs(lng) > 0 and abs(lat) > 60:
         errors.append(f"{label('latitude')} 与 {label('longitude')} 可能填反了")
-    datum = _field(values, "coord_system", errors, v.datum)
-    workdays_text = v.text(values.get("workdays")) or "1-5"
+    datum = _field(values, "coord_system", errors, _datum)
+    workdays_text = txt.get("workdays") or "1-5"
     try:
-        mask = parse_workdays(workdays_text)
+        mask = _workdays(workdays_text)
     except ValueError as exc:
         errors.append(f"{label('workdays')} {exc}")
         mask = None
-    start = _field(values, "start_date", errors, v.day)
-    end = _field(values, "end_date", errors, v.day)
+    start = _field(values, "start_date", errors, _day)
+    end = _field(values, "end_date", errors, _day)
     if start and end and end < start:
         errors.append(f"{label('end_date')} {end} 早于{label('start_date')} {start}")
-    birth = (
-        _field(values, "birth_date", errors, v.day) if v.text(values.get("birth_date")) else None
-    )
-    parsed = {
-        "gender": _field(values, "gender", errors, v.gender),
-        "radius_m": _field(values, "radius_m", errors, v.radius, default=default_radius_m),
-        "shift_start": _field(values, "shift_start", errors, v.clock),
-        "shift_end": _field(values, "shift_end", errors, v.clock),
-        "monthly_salary": _field(values, "monthly_salary", errors, v.salary),
-        "arranged_by_school": _field(values, "arranged_by_school", errors, v.flag),
-        "agreement_signed": _field(values, "agreement_signed", errors, v.flag),
-        "insured": _field(values, "insured", errors, v.flag),
-    }
+    birth = _field(values, "birth_date", errors, _day) if txt.get("birth_date") else None
+    parsed = {}
+    for column, parse in _TERMS.items():
+        try:
+            cell = values.get(column)
+            parsed[column] = parse(cell, default_radius_m) if parse is _radius else parse(cell)
+        except ValueError as exc:
+            errors.append(f"{label(column)} {exc}")
     if errors:
         raise ValueError("；".join(errors))
     norm_lat, norm_lng = to_gcj02(lat, lng, datum)
@@ -286,7 +318,7 @@ def validate(line: int, values: dict[str, object], *, default_radius_m: int) -> 
         industry=txt["industry"],
         position=txt["position"],
         address=txt["address"],
-        city=city_of(txt["address"]),
+        city=_city(txt["address"]),
         latitude=lat,
         longitude=lng,
         coord_system=datum,
@@ -296,7 +328,7 @@ def validate(line: int, values: dict[str, object], *, default_radius_m: int) -> 
         workdays_mask=mask,
         start_date=start,
         end_date=end,
-        matches_major=matches_major(txt["major"], txt["position"], txt["industry"]),
+        matches_major=_matches(txt["major"], txt["position"], txt["industry"]),
         **parsed,
     )
 
@@ -315,10 +347,15 @@ def parse_roster(cells: Iterable[list[object]], *, default_radius_m: int) -> Ros
         raise RosterFileError("缺少必需的列：" + "、".join(label(c) for c in missing))
     roster = Roster(columns=set(mapping.values()), ignored_headers=ignored)
     first_line: dict[str, int] = {}
+    key_cell = next(i for i, col in mapping.items() if col == "student_no")
+    names, pick, width = list(mapping.values()), itemgetter(*mapping), max(mapping) + 1
     for line, row in lines:
-        if not any(v.text(c) for c in row):
+        if not (key_cell < len(row) and v.text(row[key_cell])) and not any(map(v.text, row)):
             continue  # blank lines are skipped, not errors
-        values = {col: row[i] for i, col in mapping.items() if i < len(row)}
+        if len(row) >= width:
+            values = dict(zip(names, pick(row), strict=True))
+        else:  # a short line: the missing cells are empty
+            values = {col: row[i] for i, col in mapping.items() if i < len(row)}
         try:
             parsed = validate(line, values, default_radius_m=default_radius_m)
         except ValueError as exc:

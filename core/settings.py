@@ -146,6 +146,7 @@ class ConsoleSettings(Section):
     lockout_min: int = Field(15, ge=1)
     session_hours: int = Field(12, ge=1)
     page_size: int = Field(50, ge=1, le=1000)
+    snapshot_max_age_min: int = Field(15, ge=1)
 
 
 class CalendarSettings(Section):

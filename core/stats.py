@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from bisect import bisect_right
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, distinct, func, literal, select, union
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from core.calendar import is_workday
@@ -23,7 +26,13 @@ from models import (
     Teacher,
     Ticket,
 )
+from models.stats import read_snapshot, store_snapshot
 
+log = logging.getLogger("shixi.stats")
+
+PROVINCE = "province"
+SCHOOL_PREFIX = "school:"
+ALL_WEEKDAYS = 0b1111111
 TREND_DAYS = 14
 ACTIVE_DAYS = 14
 TOP_N = 10
@@ -116,21 +125,50 @@ def _totals(session: Session, user: ConsoleUser, today: date) -> dict:
 
 def _checkin_rate(session: Session, user: ConsoleUser, today: date, daily: dict, settings) -> dict:
     first, last = today - timedelta(days=CHECKIN_WINDOW_DAYS), today - timedelta(days=1)
-    groups = session.execute(
-        select(Placement.start_date, Placement.end_date, Placement.workdays_mask, func.count())
-        .where(
-            condition(user, Placement), Placement.start_date <= last, Placement.end_date >= first
-        )
-        .group_by(Placement.start_date, Placement.end_date, Placement.workdays_mask)
-    ).all()
+    days = [first + timedelta(days=i) for i in range(CHECKIN_WINDOW_DAYS)]
+    # Placements active on a day = those started by it minus those ended before it, per mask:
+    # two small GROUP BYs instead of a loop over every (start, end, mask) group and day.
+    window = (
+        condition(user, Placement) & (Placement.start_date <= last) & (Placement.end_date >= first)
+    )
+    starts = _by_mask_and_day(session, Placement.start_date, window)
+    ends = _by_mask_and_day(session, Placement.end_date, window)
+    masks = set(starts) | set(ends)
     due = 0
-    for offset in range(CHECKIN_WINDOW_DAYS):
-        day = first + timedelta(days=offset)
-        for start, end, mask, n in groups:
-            if start <= day <= end and is_workday(day, mask, settings):
-                due += n
+    for day in days:
+        # The holiday decision once per date; the weekday bit per mask.
+        if not is_workday(day, ALL_WEEKDAYS, settings):
+            continue
+        everyone = is_workday(day, 0, settings)  # an official make-up day (调休)
+        bit = 1 << (day.isoweekday() - 1)
+        for mask in masks:
+            if everyone or mask & bit:
+                due += _upto(starts, mask, day) - _upto(ends, mask, day - timedelta(days=1))
     done = sum(v["students"] for d, v in daily.items() if first <= d <= last)
     return _rate(done, due)
+
+
+def _by_mask_and_day(session: Session, column, where) -> dict[int, tuple[list, list]]:
+    """Per mask: the sorted dates of `column` and the running count up to each of them."""
+    rows = session.execute(
+        select(Placement.workdays_mask, column, func.count())
+        .where(where)
+        .group_by(Placement.workdays_mask, column)
+        .order_by(Placement.workdays_mask, column)
+    ).all()
+    out: dict[int, tuple[list, list]] = {}
+    for mask, day, n in rows:
+        dates, running = out.setdefault(mask, ([], []))
+        dates.append(day)
+        running.append((running[-1] if running else 0) + n)
+    return out
+
+
+def _upto(counts: dict[int, tuple[list, list]], mask: int, day: date) -> int:
+    """How many of the counted dates for `mask` fall on or before `day`."""
+    dates, running = counts.get(mask, ([], []))
+    i = bisect_right(dates, day)
+    return running[i - 1] if i else 0
 
 
 def _weekly_rate(session: Session, user: ConsoleUser, today: date) -> dict:
@@ -243,17 +281,93 @@ def active_users(session: Session, user: ConsoleUser, today: date, tz: ZoneInfo)
     return _scalar(session, select(func.count()).select_from(ids))
 
 
-def overview(session: Session, user: ConsoleUser, *, today: date, settings) -> dict:
-    """Every dashboard figure for this user, as plain JSON-ready values."""
+def snapshot_scope(user: ConsoleUser) -> str | None:
+    """The snapshot this user reads: the province's or own school's; a teacher's is live."""
+    if not user.active:
+        return None
+    if user.role == "province":
+        return PROVINCE
+    if user.role == "school" and user.school_id is not None:
+        return f"{SCHOOL_PREFIX}{user.school_id}"
+    return None
+
+
+def scope_user(scope: str) -> ConsoleUser:
+    """A transient console user seeing exactly `scope` (for the sweep that refreshes it)."""
+    if scope == PROVINCE:
+        return ConsoleUser(username="snapshot", role="province", password_hash="-")
+    if scope.startswith(SCHOOL_PREFIX):
+        school_id = int(scope.removeprefix(SCHOOL_PREFIX))
+        return ConsoleUser(
+            username="snapshot", role="school", school_id=school_id, password_hash="-"
+        )
+    raise ValueError(f"unknown dashboard scope {scope!r}")
+
+
+def slow_figures(
+    session: Session, user: ConsoleUser, *, today: date, settings, daily: dict | None = None
+) -> dict:
+    """The figures worth a snapshot: totals, rates, distributions, active users (JSON-ready)."""
     tz = settings.tz
-    first = today - timedelta(days=max(CHECKIN_WINDOW_DAYS, TREND_DAYS))
-    daily = _daily(session, user, first, today, tz)
-    today_row = daily.get(today, dict(checkins=0, students=0, journals=0, tickets=0))
+    if daily is None:
+        daily = _daily(session, user, today - timedelta(days=CHECKIN_WINDOW_DAYS), today, tz)
     rates = {
         **_placement_rates(session, user, today),
         "checkin": _checkin_rate(session, user, today, daily, settings),
         "weekly": _weekly_rate(session, user, today),
     }
+    return {
+        "totals": _totals(session, user, today),
+        "active_users_14d": active_users(session, user, today, tz),
+        "rates": rates,
+        **_distributions(session, user, today),
+    }
+
+
+def _fresh(snapshot, *, today: date, now: datetime, settings) -> bool:
+    # A snapshot stamped after `now` (another clock) is newer than anything we could compute.
+    max_age = timedelta(minutes=settings.console.snapshot_max_age_min)
+    return snapshot.day == today and now - snapshot.computed_at <= max_age
+
+
+def _snapshot_or_live(
+    session: Session, user: ConsoleUser, *, today: date, settings, now: datetime, daily: dict
+) -> tuple[dict, datetime]:
+    """The user's fresh snapshot, else the figures computed now (and stored for the next read)."""
+    scope = snapshot_scope(user)
+    if scope is not None:
+        snapshot = read_snapshot(session, scope=scope)
+        if snapshot is not None and _fresh(snapshot, today=today, now=now, settings=settings):
+            return snapshot.figures, snapshot.computed_at
+    figures = slow_figures(session, user, today=today, settings=settings, daily=daily)
+    if scope is not None:
+        try:
+            store_snapshot(session, scope=scope, day=today, computed_at=now, figures=figures)
+            session.commit()
+        except OperationalError:  # e.g. SQLite busy: the figures are still right, just not kept
+            session.rollback()
+            log.warning("could not store the %s dashboard snapshot", scope)
+    return figures, now
+
+
+def overview(
+    session: Session, user: ConsoleUser, *, today: date, settings, now: datetime | None = None
+) -> dict:
+    """Every dashboard figure for this user, as plain JSON-ready values.
+
+    Today's numbers, the trend and the ranking are live from the daily roll-ups; the slow
+    figures come from a snapshot at most console.snapshot_max_age_min old (`computed_at`).
+    Computing a missing or stale snapshot stores it, which commits the session.
+    """
+    tz = settings.tz
+    now = now or datetime.now(tz)
+    first = today - timedelta(days=max(CHECKIN_WINDOW_DAYS, TREND_DAYS))
+    daily = _daily(session, user, first, today, tz)
+    today_row = daily.get(today, dict(checkins=0, students=0, journals=0, tickets=0))
+    slow, computed_at = _snapshot_or_live(
+        session, user, today=today, settings=settings, now=now, daily=daily
+    )
+    rates = {key: dict(value) for key, value in slow["rates"].items()}
     for key, value in rates.items():
         value.update(label=RATES[key].label, definition=RATES[key].definition)
     trend = [
@@ -264,12 +378,11 @@ def overview(session: Session, user: ConsoleUser, *, today: date, settings) -> d
         for i in range(TREND_DAYS - 1, -1, -1)
     ]
     return {
+        **slow,
         "as_of": today.isoformat(),
-        "totals": _totals(session, user, today),
+        "computed_at": computed_at.astimezone(tz).isoformat(timespec="seconds"),
         "today": today_row,
-        "active_users_14d": active_users(session, user, today, tz),
         "rates": rates,
         "trend": trend,
         "ranking": ranking(session, user, today, today_row),
-        **_distributions(session, user, today),
     }

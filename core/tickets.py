@@ -39,6 +39,16 @@ URGENT_SCHOOL = "【紧急维权】{name}（指导教师：{teacher}）提交了
 STATUS_STUDENT_ZH = "您的工单 {no} 状态：{status}。{note}"
 STATUS_STUDENT_EN = "Your ticket {no} is now {status}. {note}"
 STATUS_PARENT = "家长您好：学校正在跟进{name}反映的问题（工单 {no}），当前状态：{status}。{note}"
+ALERT_KINDS = {
+    "missing": ("缺勤", "missing"),
+    "lost_contact": ("失联", "lost contact"),
+    "urgent_ticket": ("紧急工单", "urgent report"),
+    "outside_fence": ("范围外", "outside the range"),
+}
+ALERT_TEACHER = (
+    "预警 {no}（{name}，{kind}）已更新为「{status}」。{note}",
+    "Alert {no} ({name}, {kind}) is now {status}. {note}",
+)
 
 
 class CaseError(ValueError):
@@ -93,7 +103,8 @@ def open_ticket(
     )
     session.add(ticket)
     session.flush()
-    _note(session, "ticket", ticket.id, f"student:{student.id}", "open", "学生提交", now)
+    actor = f"student:{student.id}"
+    add_note(session, "ticket", ticket.id, actor=actor, status="open", note="学生提交", now=now)
     today = now.astimezone(settings.tz).date()
     bump_school_day(session, school_id=student.school_id, day=today, tickets=1)
     alert = None
@@ -166,12 +177,7 @@ def move_ticket(
     session: Session, *, ticket: Ticket, status: str, note: str, actor: str, now: datetime
 ) -> bool:
     """Move a ticket on (or add a note); tells the student. Returns True if the status changed."""
-    if ticket.status == "resolved":
-        raise CaseError("closed", no=ticket_no(ticket.id))
-    changed = status != ticket.status
-    ticket.status, ticket.updated_at = status, now
-    session.add(ticket)
-    _note(session, "ticket", ticket.id, actor, status, note, now)
+    changed = _step(session, ticket, "ticket", status=status, note=note, actor=actor, now=now)
     student = session.get(Student, ticket.student_id)
     no = ticket_no(ticket.id)
     lang = person_lang(session, "student", student.id)
@@ -222,20 +228,58 @@ def notify_parents(session: Session, *, ticket: Ticket, student: Student, note: 
 
 
 def move_alert(
-    session: Session, *, alert: Alert, status: str, note: str, actor: str, now: datetime
+    session: Session,
+    *,
+    alert: Alert,
+    status: str,
+    note: str,
+    actor: str,
+    now: datetime,
+    by_teacher: int | None = None,
 ) -> bool:
-    """Move an alert on (or add a note); returns True if the status changed."""
-    if alert.status == "resolved":
-        raise CaseError("closed", no=alert_no(alert.id))
-    changed = status != alert.status
-    alert.status, alert.updated_at = status, now
-    session.add(alert)
-    _note(session, "alert", alert.id, actor, status, note, now)
-    session.flush()
+    """Move an alert on (or add a note); returns True if the status changed.
+
+    When someone other than the student's teacher (`by_teacher`) changes the status, the
+    teacher is told: alerts are the teacher's to follow, and nobody else needs the news.
+    """
+    changed = _step(session, alert, "alert", status=status, note=note, actor=actor, now=now)
+    student = session.get(Student, alert.student_id)
+    teacher_id = student.teacher_id if student else None
+    if changed and teacher_id is not None and teacher_id != by_teacher:
+        lang = person_lang(session, "teacher", teacher_id)
+        names = STATUS_EN if lang == "en" else STATUS_ZH
+        kind = ALERT_KINDS.get(alert.kind, (alert.kind, alert.kind))[lang == "en"]
+        template = ALERT_TEACHER[lang == "en"]
+        text = template.format(
+            no=alert_no(alert.id), name=student.name, kind=kind, status=names[status], note=note
+        )
+        enqueue(
+            session,
+            person_kind="teacher",
+            person_id=teacher_id,
+            key=f"alert_status:{alert.id}:{_note_count(session, 'alert', alert.id)}",
+            kind="alert_status",
+            text=text.strip(),
+            school_id=alert.school_id,
+        )
     return changed
 
 
-def _note(session, kind: str, case_id: int, actor: str, status: str, note: str, now) -> None:
+def _step(session, case, kind: str, *, status: str, note: str, actor: str, now) -> bool:
+    """The part of moving a ticket or alert they share; True if the status changed."""
+    if case.status == "resolved":
+        raise CaseError("closed", no=(ticket_no if kind == "ticket" else alert_no)(case.id))
+    changed = status != case.status
+    case.status, case.updated_at = status, now
+    session.add(case)
+    add_note(session, kind, case.id, actor=actor, status=status, note=note, now=now)
+    return changed
+
+
+def add_note(
+    session: Session, kind: str, case_id: int, *, actor: str, status: str, note: str, now
+) -> None:
+    """One step in a case's history (a note alone when the status stays)."""
     session.add(
         CaseNote(
             case_kind=kind, case_id=case_id, actor=actor[:64], status=status, note=note, at=now

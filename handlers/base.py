@@ -49,6 +49,12 @@ def match_words(text: str) -> tuple[str, str] | None:
     return None
 
 
+def say(text: Text, lang: str, **values) -> str:
+    """Pick the language's template and fill in the placeholders (no Context needed)."""
+    template = text[1] if lang == "en" else text[0]
+    return template.format(**values) if values else template
+
+
 def on_state(name: str) -> Callable[[Handler], Handler]:
     """Register the handler that continues a dialog in state `name`."""
 
@@ -75,8 +81,7 @@ class Context:
 
     def say(self, text: Text, **values) -> str:
         """Pick the sender's language and fill in the placeholders."""
-        template = text[1] if self.lang == "en" else text[0]
-        return template.format(**values) if values else template
+        return say(text, self.lang, **values)
 
     def reply(self, text: Text, **values) -> list[Reply]:
         return [Reply(self.say(text, **values))]

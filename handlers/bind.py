@@ -174,14 +174,7 @@ def bind(ctx: Context) -> list[Reply]:
     invite.used_at, invite.used_by = ctx.now, account.id
     ctx.session.add(invite)
     ctx.account = account
-    record(
-        ctx.session,
-        actor=f"chat:{account.channel}:{account.external_id}",
-        action="bind",
-        target_kind=account.person_kind,
-        target_id=account.person_id,
-        school_id=account.school_id,
-    )
+    _audit(ctx, account, "bind")
     ctx.clear_state()
     lines = [ctx.say(BOUND, who=describe(ctx, account)), ctx.say(PRIVACY)]
     if account.person_kind in NEXT_STEP:
@@ -198,12 +191,16 @@ def unbind(ctx: Context) -> list[Reply]:
     account.active = False
     ctx.session.add(account)
     ctx.clear_state()
+    _audit(ctx, account, "unbind")
+    return ctx.reply(UNBOUND)
+
+
+def _audit(ctx: Context, account: ChannelAccount, action: str) -> None:
     record(
         ctx.session,
         actor=f"chat:{account.channel}:{account.external_id}",
-        action="unbind",
+        action=action,
         target_kind=account.person_kind,
         target_id=account.person_id,
         school_id=account.school_id,
     )
-    return ctx.reply(UNBOUND)

@@ -15,7 +15,7 @@ import re
 
 from sqlmodel import select
 
-from bot.types import Notification, Reply
+from bot.types import Reply
 from core import journals, tickets
 from core.intents import leading_command
 from core.journals import parse_number
@@ -48,11 +48,6 @@ REGRADED = (
     "已更新 {no}（{name}的{kind}）的评分：{score} 分。已通知学生。",
     "Updated the grade of {no} ({name}, {kind}): {score}. The student has been told.",
 )
-TO_STUDENT = (
-    "您的{kind}（{label}，编号 {no}）已批阅：{score} 分。{comment}",
-    "Your {kind} ({label}, no. {no}) has been graded: {score}. {comment}",
-)
-COMMENT = ("老师评语：{comment}", "Comment: {comment}")
 MOVED = ("{what} {no} 已更新为「{status}」。{told}", "{what} {no} is now {status}. {told}")
 NOTED = (
     "已为{what} {no} 添加说明（仍为「{status}」）。{told}",
@@ -61,6 +56,8 @@ NOTED = (
 TOLD = ("已通知学生。", "The student has been told.")
 CLOSED = ("{no} 已经结案，无需再处理。", "{no} is already resolved.")
 WHAT = {"ticket": ("工单", "ticket"), "alert": ("预警", "alert"), "journal": ("日志", "journal")}
+# What 处理 can move: the table and the number prefix of each.
+CASES = {"ticket": (Ticket, tickets.TICKET_PREFIX), "alert": (Alert, tickets.ALERT_PREFIX)}
 
 
 def _pick(ctx: Context, text: tuple[str, str]) -> str:
@@ -130,7 +127,7 @@ def grade(ctx: Context) -> list[Reply]:
     )
     ctx.session.add(journal)
     ctx.session.flush()
-    _tell_student_grade(ctx, journal, student, no)
+    journals.tell_student_graded(ctx.session, journal, now=ctx.now)
     kind = (journals.KIND_EN if ctx.lang == "en" else journals.KIND_ZH)[journal.kind]
     return _reply(
         ctx,
@@ -139,35 +136,6 @@ def grade(ctx: Context) -> list[Reply]:
         name=student.name,
         kind=kind,
         score=journal.score,
-    )
-
-
-def _tell_student_grade(ctx: Context, journal: Journal, student: Student, no: str) -> None:
-    en = tickets.person_lang(ctx.session, "student", student.id) == "en"
-    pick = 1 if en else 0
-    day = journal.period_start
-    if journal.kind == "weekly":
-        week = journals.week_number(day, journals.placement_for(ctx.session, student.id, day))
-        label = f"week {week}" if en else f"第 {week} 周"
-    else:
-        label = day.isoformat()
-    comment = COMMENT[pick].format(comment=journal.comment) if journal.comment else ""
-    kind = (journals.KIND_EN if en else journals.KIND_ZH)[journal.kind]
-    text = (
-        TO_STUDENT[pick]
-        .format(kind=kind, label=label, no=no, score=journal.score, comment=comment)
-        .strip()
-    )
-    ctx.notify(
-        Notification(
-            person_kind="student",
-            person_id=student.id,
-            text=text,
-            kind="journal_graded",
-            quiet_hours=True,
-            school_id=student.school_id,
-            key=f"journal_graded:{journal.id}:{ctx.now.isoformat()}",
-        )
     )
 
 
@@ -183,38 +151,30 @@ def handle(ctx: Context) -> list[Reply]:
     resolve = command in RESOLVE_COMMANDS or bool(RESOLVE_WORDS.search(note))
     status = "resolved" if resolve else "handling"
     token = words[0].strip().upper()
-    if token.startswith(tickets.ALERT_PREFIX):
-        return _handle_alert(ctx, parse_number(token, tickets.ALERT_PREFIX), status, note)
-    number = parse_number(token, tickets.TICKET_PREFIX)
-    if number is None:
-        return _reply(ctx, HANDLE_USAGE)
-    no = tickets.ticket_no(number)
-    ticket = ctx.session.get(Ticket, number)
-    student = ctx.session.get(Student, ticket.student_id) if ticket else None
-    if ticket is None or not _may_see(ctx, ticket.school_id, student):
-        return _reply(ctx, NOT_FOUND, what=_pick(ctx, WHAT["ticket"]), no=no)
-    if ticket.status == "resolved":
-        return _reply(ctx, CLOSED, no=no)
-    changed = tickets.move_ticket(
-        ctx.session, ticket=ticket, status=status, note=note, actor=_actor(ctx), now=ctx.now
-    )
-    return _moved(ctx, "ticket", no, status, changed, told=True)
+    what = "alert" if token.startswith(tickets.ALERT_PREFIX) else "ticket"
+    return _move_case(ctx, what, token, status, note)
 
 
-def _handle_alert(ctx: Context, number: int | None, status: str, note: str) -> list[Reply]:
+def _move_case(ctx: Context, what: str, token: str, status: str, note: str) -> list[Reply]:
+    """Finds ticket or alert `token` among the sender's students and moves it on."""
+    model, prefix = CASES[what]
+    number = parse_number(token, prefix)
     if number is None:
         return _reply(ctx, HANDLE_USAGE)
-    no = tickets.alert_no(number)
-    alert = ctx.session.get(Alert, number)
-    student = ctx.session.get(Student, alert.student_id) if alert else None
-    if alert is None or not _may_see(ctx, alert.school_id, student):
-        return _reply(ctx, NOT_FOUND, what=_pick(ctx, WHAT["alert"]), no=no)
-    if alert.status == "resolved":
+    no = f"{prefix}{number}"
+    case = ctx.session.get(model, number)
+    student = ctx.session.get(Student, case.student_id) if case else None
+    if case is None or not _may_see(ctx, case.school_id, student):
+        return _reply(ctx, NOT_FOUND, what=_pick(ctx, WHAT[what]), no=no)
+    if case.status == "resolved":
         return _reply(ctx, CLOSED, no=no)
-    changed = tickets.move_alert(
-        ctx.session, alert=alert, status=status, note=note, actor=_actor(ctx), now=ctx.now
-    )
-    return _moved(ctx, "alert", no, status, changed, told=False)
+    step = dict(status=status, note=note, actor=_actor(ctx), now=ctx.now)
+    if what == "ticket":
+        changed = tickets.move_ticket(ctx.session, ticket=case, **step)
+    else:  # the teacher hears of alerts others move; not of their own moves
+        by_teacher = ctx.account.person_id if ctx.role == "teacher" else None
+        changed = tickets.move_alert(ctx.session, alert=case, by_teacher=by_teacher, **step)
+    return _moved(ctx, what, no, status, changed, told=what == "ticket")
 
 
 def _moved(ctx, what: str, no: str, status: str, changed: bool, *, told: bool) -> list[Reply]:

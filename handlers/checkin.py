@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from types import SimpleNamespace
 
 from sqlmodel import select
 
-from bot.types import Reply
+from bot.types import Location, Reply
 from core.calendar import HOLIDAY_NAMES_ZH
 from core.checkin_rules import DayDecision, decide_day, fence, is_repeat, late_minutes, next_kind
 from core.geo import DATUMS, valid_point
-from handlers.base import Context, on_intent
+from core.settings import Settings
+from handlers.base import Context, on_intent, say
 from handlers.texts import fmt_day, fmt_distance, fmt_radius, fmt_time, kind_name
 from models import Alert, CheckIn, Company, LocationSample, Placement, Student
 from models.checkin_queries import checkins_on, placements_of
@@ -79,44 +83,124 @@ REPEAT = (
 OUTSIDE_ALERT = "{name} {time} 签到距实习地点{dist}，超出 {radius} 米签到范围"
 
 
-def receipt(ctx: Context, row: CheckIn, placement: Placement) -> str:
-    """What a student is told about one check-in."""
-    lang = ctx.lang
+@dataclass(frozen=True, slots=True)
+class CheckinDecision:
+    """What one location means: the reply, and the check-in row to store (None: nothing new)."""
+
+    text: str
+    values: dict | None = None  # columns of the new check-in, school/student/placement aside
+    placement: Placement | None = None
+    first_today: bool = False
+    ask_location: bool = False
+
+
+def receipt_text(row, placement: Placement, *, lang: str, settings: Settings) -> str:
+    """What a student is told about one check-in (`row`: a CheckIn or anything shaped like it)."""
     values = dict(
         kind=kind_name(row.kind, lang),
-        time=fmt_time(row.at, ctx.settings.tz),
+        time=fmt_time(row.at, settings.tz),
         dist=fmt_distance(row.distance_m, lang),
         radius=fmt_radius(placement.radius_m, lang),
         day=fmt_day(row.day, lang),
     )
     if row.source == "makeup":
-        return ctx.say(MAKEUP_RECEIPT, **values)
-    text = ctx.say(RECEIPT_IN if row.within_fence else RECEIPT_OUT, **values)
+        return say(MAKEUP_RECEIPT, lang, **values)
+    text = say(RECEIPT_IN if row.within_fence else RECEIPT_OUT, lang, **values)
     if row.kind == "start":
-        late = late_minutes(row.at, placement, ctx.settings)
+        late = late_minutes(row.at, placement, settings)
         if late > 0:
-            start = fmt_time(placement.shift_start, ctx.settings.tz)
-            text += ctx.say(LATE, start=start, minutes=late)
+            start = fmt_time(placement.shift_start, settings.tz)
+            text += say(LATE, lang, start=start, minutes=late)
     else:
-        text += ctx.say(END_HINT)
+        text += say(END_HINT, lang)
     return text
 
 
-def refusal(ctx: Context, decision: DayDecision, day: date) -> str:
+def receipt(ctx: Context, row: CheckIn, placement: Placement) -> str:
+    """What a student is told about one check-in."""
+    return receipt_text(row, placement, lang=ctx.lang, settings=ctx.settings)
+
+
+def refusal_text(decision: DayDecision, day: date, lang: str) -> str:
     """Why there is nothing to check in for on `day`."""
-    lang = ctx.lang
     if decision.reason == "not_started":
-        return ctx.say(NOT_STARTED, day=fmt_day(decision.starts, lang))
+        return say(NOT_STARTED, lang, day=fmt_day(decision.starts, lang))
     if decision.reason == "ended":
-        return ctx.say(ENDED, day=fmt_day(decision.ended, lang))
+        return say(ENDED, lang, day=fmt_day(decision.ended, lang))
     if decision.reason == "holiday":
         name = decision.holiday or ""
         shown = name if lang == "en" else HOLIDAY_NAMES_ZH.get(name, name)
         wrapped = (f" ({shown})" if lang == "en" else f"（{shown}）") if shown else ""
-        return ctx.say(HOLIDAY, day=fmt_day(day, lang), name=wrapped)
+        return say(HOLIDAY, lang, day=fmt_day(day, lang), name=wrapped)
     if decision.reason == "rest_day":
-        return ctx.say(REST_DAY, day=fmt_day(day, lang))
-    return ctx.say(NO_PLACEMENT)
+        return say(REST_DAY, lang, day=fmt_day(day, lang))
+    return say(NO_PLACEMENT, lang)
+
+
+def refusal(ctx: Context, decision: DayDecision, day: date) -> str:
+    return refusal_text(decision, day, ctx.lang)
+
+
+def decide_checkin(
+    loc: Location,
+    *,
+    now: datetime,
+    settings: Settings,
+    lang: str,
+    channel: str,
+    placements: Callable[[], Iterable[Placement]],
+    earlier: Callable[[date], Sequence],
+) -> CheckinDecision:
+    """The whole check-in decision for a student's location; the caller supplies the reads.
+
+    `placements()` gives the student's placements and `earlier(day)` the day's check-ins oldest
+    first (CheckIn objects or rows with the same attributes). Both paths (the ORM handler and
+    the batched webhook path) use this, so only their I/O differs.
+    """
+    if loc.datum not in DATUMS or not valid_point(loc.lat, loc.lng):
+        return CheckinDecision(say(BAD_POINT, lang), ask_location=True)
+    day = now.astimezone(settings.tz).date()
+    decision = decide_day(placements(), day, settings)
+    if not decision.ok:
+        return CheckinDecision(refusal_text(decision, day, lang))
+    placement = decision.placement
+    where = fence(loc.lat, loc.lng, loc.datum, placement)
+    rows = earlier(day)
+    previous = rows[-1] if rows else None
+    # A live share keeps sending points: it counts once, the rest is evidence.
+    live_again = loc.source == "live" and previous is not None and previous.source == "live"
+    if live_again or is_repeat(previous, now, where.norm, settings):
+        text = say(REPEAT, lang) + receipt_text(previous, placement, lang=lang, settings=settings)
+        return CheckinDecision(text, placement=placement)
+    values = dict(
+        day=day,
+        at=now,
+        kind=next_kind(len(rows)),
+        raw_lat=loc.lat,
+        raw_lng=loc.lng,
+        datum=loc.datum,
+        norm_lat=where.norm[0],
+        norm_lng=where.norm[1],
+        distance_m=round(where.distance_m, 1),
+        within_fence=where.within,
+        source=loc.source if loc.source in ("location", "event", "live") else "location",
+        accuracy_m=loc.accuracy_m,
+        label=(loc.label or "")[:255],
+        channel=channel,
+        created_at=now,
+    )
+    text = receipt_text(SimpleNamespace(**values), placement, lang=lang, settings=settings)
+    return CheckinDecision(text, values=values, placement=placement, first_today=not rows)
+
+
+def outside_alert_text(name: str, values: dict, placement: Placement, settings: Settings) -> str:
+    """The teacher's line about a check-in outside the fence."""
+    return OUTSIDE_ALERT.format(
+        name=name,
+        time=fmt_time(values["at"], settings.tz),
+        dist=fmt_distance(values["distance_m"], "zh"),
+        radius=placement.radius_m,
+    )
 
 
 def add_checkin(ctx: Context, *, student: Student, placement: Placement, **values) -> CheckIn:
@@ -147,19 +231,14 @@ def _raise_outside_alert(ctx: Context, student: Student, row: CheckIn, placement
     ).first()
     if exists is not None:
         return
-    message = OUTSIDE_ALERT.format(
-        name=student.name,
-        time=fmt_time(row.at, ctx.settings.tz),
-        dist=fmt_distance(row.distance_m, "zh"),
-        radius=placement.radius_m,
-    )
+    values = dict(at=row.at, distance_m=row.distance_m)
     ctx.session.add(
         Alert(
             school_id=student.school_id,
             student_id=student.id,
             kind="outside_fence",
             day=row.day,
-            message=message,
+            message=outside_alert_text(student.name, values, placement, ctx.settings),
             created_at=ctx.now,
             updated_at=ctx.now,
         )
@@ -174,44 +253,22 @@ def checkin(ctx: Context) -> list[Reply]:
     loc = ctx.inbound.location
     if loc is None:
         return [Reply(ctx.say(ASK_LOCATION), ask_location=True)]
-    if loc.datum not in DATUMS or not valid_point(loc.lat, loc.lng):
-        return [Reply(ctx.say(BAD_POINT), ask_location=True)]
     student = ctx.person()
-    day = ctx.today
-    decision = decide_day(placements_of(ctx.session, student_id=student.id), day, ctx.settings)
-    if not decision.ok:
-        return [Reply(refusal(ctx, decision, day))]
-    placement = decision.placement
-    where = fence(loc.lat, loc.lng, loc.datum, placement)
-    earlier = checkins_on(ctx.session, student_id=student.id, day=day)
-    previous = earlier[-1] if earlier else None
-    # A live share keeps sending points: it counts once, the rest is evidence.
-    live_again = loc.source == "live" and previous is not None and previous.source == "live"
-    if live_again or is_repeat(previous, ctx.now, where.norm, ctx.settings):
-        return [Reply(ctx.say(REPEAT) + receipt(ctx, previous, placement))]
-    row = add_checkin(
-        ctx,
-        student=student,
-        placement=placement,
-        day=day,
-        at=ctx.now,
-        kind=next_kind(len(earlier)),
-        raw_lat=loc.lat,
-        raw_lng=loc.lng,
-        datum=loc.datum,
-        norm_lat=where.norm[0],
-        norm_lng=where.norm[1],
-        distance_m=round(where.distance_m, 1),
-        within_fence=where.within,
-        source=loc.source if loc.source in ("location", "event", "live") else "location",
-        accuracy_m=loc.accuracy_m,
-        label=(loc.label or "")[:255],
+    decision = decide_checkin(
+        loc,
+        now=ctx.now,
+        settings=ctx.settings,
+        lang=ctx.lang,
         channel=ctx.inbound.channel,
-        created_at=ctx.now,
+        placements=lambda: placements_of(ctx.session, student_id=student.id),
+        earlier=lambda day: checkins_on(ctx.session, student_id=student.id, day=day),
     )
-    if not row.within_fence:
-        _raise_outside_alert(ctx, student, row, placement)
-    return [Reply(receipt(ctx, row, placement))]
+    if decision.values is not None:
+        placement = decision.placement
+        row = add_checkin(ctx, student=student, placement=placement, **decision.values)
+        if not row.within_fence:
+            _raise_outside_alert(ctx, student, row, placement)
+    return [Reply(decision.text, ask_location=decision.ask_location)]
 
 
 def record_sample(ctx: Context) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -48,8 +49,8 @@ PARENT_HEAD = (
     "{name} 本周签到：{present}/{due} 个工作日",
     "{name} this week: checked in on {present} of {due} workdays",
 )
-PARENT_DAY = ("{day}：{items}", "{day}: {items}")
-PARENT_MISSING = ("{day}：未签到", "{day}: no check-in")
+DAY_LINE = ("{day}：{items}", "{day}: {items}")
+DAY_MISSING = ("{day}：未签到", "{day}: no check-in")
 PARENT_NO_CHILD = (
     "没有查到与您关联的学生，请联系学校。",
     "No student is linked to you; please contact the school.",
@@ -89,16 +90,37 @@ def week_of(session, student: Student, today: date, settings: Settings) -> Week:
     return Week(due=due, by_day=dict(by_day))
 
 
+def sep(ctx: Context) -> str:
+    """The list separator of the reader's language."""
+    return ", " if ctx.lang == "en" else "、"
+
+
+def kind_and_time(ctx: Context, row: CheckIn) -> str:
+    """上班 09:02 / start 09:02."""
+    return f"{kind_name(row.kind, ctx.lang)} {fmt_time(row.at, ctx.settings.tz)}"
+
+
 def times(ctx: Context, rows: list[CheckIn], *, with_fence: bool) -> str:
     """上班 09:02、下班 18:05 — times only unless the reader may see the fence result."""
-    sep = ", " if ctx.lang == "en" else "、"
-    parts = []
-    for row in rows:
-        text = f"{kind_name(row.kind, ctx.lang)} {fmt_time(row.at, ctx.settings.tz)}"
-        if with_fence and not row.within_fence:
-            text += ctx.say(OUTSIDE)
-        parts.append(text)
-    return sep.join(parts)
+    outside = ctx.say(OUTSIDE)
+    return sep(ctx).join(
+        kind_and_time(ctx, row) + (outside if with_fence and not row.within_fence else "")
+        for row in rows
+    )
+
+
+def week_lines(ctx: Context, week: Week, item: Callable[[CheckIn], str]) -> list[str]:
+    """One line a day so far this week: its check-ins as `item` shows them, or 未签到."""
+    lines = []
+    for day in sorted(set(week.due) | set(week.by_day)):
+        rows = week.by_day.get(day)
+        shown = fmt_day(day, ctx.lang)
+        if rows:
+            items = sep(ctx).join(item(row) for row in rows)
+            lines.append(ctx.say(DAY_LINE, day=shown, items=items))
+        elif day < ctx.today:
+            lines.append(ctx.say(DAY_MISSING, day=shown))
+    return lines
 
 
 def _placement_line(ctx: Context, placement: Placement) -> str:
@@ -170,17 +192,10 @@ def _parent_status(ctx: Context) -> list[Reply]:
         if not week.due and not week.by_day:
             blocks.append(ctx.say(PARENT_NO_PLACEMENT, name=child.name))
             continue
-        lines = [ctx.say(PARENT_HEAD, name=child.name, present=week.present, due=len(week.due))]
-        for day in sorted(set(week.due) | set(week.by_day)):
-            rows = week.by_day.get(day)
-            shown = fmt_day(day, ctx.lang)
-            if rows:  # times only: parents never see coordinates or distances
-                lines.append(
-                    ctx.say(PARENT_DAY, day=shown, items=times(ctx, rows, with_fence=False))
-                )
-            elif day < ctx.today:
-                lines.append(ctx.say(PARENT_MISSING, day=shown))
-        blocks.append("\n".join(lines))
+        head = ctx.say(PARENT_HEAD, name=child.name, present=week.present, due=len(week.due))
+        # Times only: parents never see coordinates or distances.
+        days = week_lines(ctx, week, lambda row: kind_and_time(ctx, row))
+        blocks.append("\n".join([head, *days]))
     return [Reply("\n\n".join(blocks))]
 
 

@@ -9,8 +9,8 @@ from sqlmodel import col, func, or_, select
 from bot.types import Reply
 from core.checkin_rules import decide_day, late_minutes
 from handlers.base import Context, on_intent
-from handlers.status import week_of
-from handlers.texts import fmt_day, fmt_distance, fmt_time, kind_name
+from handlers.status import kind_and_time, sep, week_lines, week_of
+from handlers.texts import fmt_day, fmt_distance, fmt_time
 from models import CheckIn, MakeupRequest, Placement, Student
 
 TODAY_HEAD = (
@@ -39,14 +39,8 @@ WEEK_HEAD = (
     "{name}（学号 {no}）本周出勤 {present}/{due} 天",
     "{name} (no. {no}) this week: present {present} of {due} workdays",
 )
-DAY_LINE = ("{day}：{items}", "{day}: {items}")
-DAY_MISSING = ("{day}：未签到", "{day}: no check-in")
 PENDING_MAKEUPS = ("待审批补卡 {n} 件，发送「补卡」查看。", "{n} make-up requests; send /makeup.")
 OUTSIDE_MARK = ("（范围外）", " (outside)")
-
-
-def _sep(ctx: Context) -> str:
-    return ", " if ctx.lang == "en" else "、"
 
 
 @on_intent("today")
@@ -93,7 +87,7 @@ def today(ctx: Context) -> list[Reply]:
     lines = [ctx.say(TODAY_HEAD, day=day, due=due, present=due - len(missing))]
     for text, names in ((MISSING, missing), (OUTSIDE, outside), (LATE, late)):
         if names:
-            lines.append(ctx.say(text, n=len(names), names=_sep(ctx).join(names)))
+            lines.append(ctx.say(text, n=len(names), names=sep(ctx).join(names)))
     if len(lines) == 1:
         lines.append(ctx.say(ALL_GOOD))
     return [Reply("\n".join(lines))]
@@ -109,7 +103,7 @@ def student_week(ctx: Context) -> list[Reply]:
     if not matches:
         return ctx.reply(STUDENT_NOT_FOUND, name=query)
     if len(matches) > 1:
-        names = _sep(ctx).join(f"{s.name} {s.student_no}" for s in matches)
+        names = sep(ctx).join(f"{s.name} {s.student_no}" for s in matches)
         return ctx.reply(STUDENT_MANY, name=query, names=names)
     student = matches[0]
     week = week_of(ctx.session, student, ctx.today, ctx.settings)
@@ -122,14 +116,7 @@ def student_week(ctx: Context) -> list[Reply]:
             due=len(week.due),
         )
     ]
-    for day in sorted(set(week.due) | set(week.by_day)):
-        rows = week.by_day.get(day)
-        shown = fmt_day(day, ctx.lang)
-        if rows:
-            items = _sep(ctx).join(_with_distance(ctx, r) for r in rows)
-            lines.append(ctx.say(DAY_LINE, day=shown, items=items))
-        elif day < ctx.today:
-            lines.append(ctx.say(DAY_MISSING, day=shown))
+    lines += week_lines(ctx, week, lambda row: _with_distance(ctx, row))
     pending = ctx.session.exec(
         select(func.count())
         .select_from(MakeupRequest)
@@ -141,7 +128,7 @@ def student_week(ctx: Context) -> list[Reply]:
 
 
 def _with_distance(ctx: Context, row: CheckIn) -> str:
-    text = f"{kind_name(row.kind, ctx.lang)} {fmt_time(row.at, ctx.settings.tz)}"
+    text = kind_and_time(ctx, row)
     if row.source == "makeup":
         return text + ("（补卡）" if ctx.lang != "en" else " (make-up)")
     text += f" {fmt_distance(row.distance_m, ctx.lang)}"

@@ -23,7 +23,7 @@ from models.people import (
 )
 from models.placement import Placement
 from models.records import CheckIn, Journal, LocationSample, MakeupRequest
-from models.stats import SchoolDay
+from models.stats import DashboardSnapshot, SchoolDay
 from models.tickets import Alert, CaseNote, Ticket
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "Company",
     "ConsoleUser",
     "ConversationState",
+    "DashboardSnapshot",
     "Guardianship",
     "InboundSeen",
     "InviteCode",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
+
+from models.types import AwareDateTime
 
 
 class SchoolDay(SQLModel, table=True):
@@ -30,7 +33,9 @@ def bump_school_day(
     """Add to a school's roll-up for a day (an upsert, safe under concurrent writers)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # `session` may also be a Core Connection (the batched webhook path).
+    bind = session.get_bind() if hasattr(session, "get_bind") else session
+    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
     table = SchoolDay.__table__
     stmt = dialect.insert(table).values(
         school_id=school_id,
@@ -50,3 +55,30 @@ def bump_school_day(
         },
     )
     session.execute(stmt)
+
+
+class DashboardSnapshot(SQLModel, table=True):
+    """The slow, slowly-changing dashboard figures of one scope, as of `computed_at`."""
+
+    __tablename__ = "dashboard_snapshots"
+    scope: str = Field(primary_key=True, max_length=40)  # "province" or "school:<id>"
+    day: date  # the local day the figures are for; a new day needs new figures
+    computed_at: datetime = Field(sa_type=AwareDateTime)
+    figures: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def read_snapshot(session, *, scope: str) -> DashboardSnapshot | None:
+    """The stored snapshot of `scope`, if any."""
+    # populate_existing: another writer (the sweep) may have replaced it since it was loaded.
+    return session.get(DashboardSnapshot, scope, populate_existing=True)
+
+
+def store_snapshot(session, *, scope: str, day: date, computed_at: datetime, figures: dict) -> None:
+    """Insert or replace the snapshot of `scope` (an upsert: two writers race harmlessly)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = DashboardSnapshot.__table__
+    values = dict(day=day, computed_at=computed_at, figures=figures)
+    stmt = dialect.insert(table).values(scope=scope, **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=["scope"], set_=values))

@@ -106,29 +106,3 @@ def workday_clause(day: date, settings: Settings) -> ColumnElement[bool]:
 
 def active_on(day: date) -> ColumnElement[bool]:
     return (Placement.start_date <= day) & (Placement.end_date >= day)
-
-
-class WorkdayCounter:
-    """Counts a placement's workdays in a date range in O(1), from per-mask prefix sums."""
-
-    def __init__(self, settings: Settings, first: date, last: date):
-        self.settings, self.first, self.last = settings, first, last
-        self.days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-        self._prefix: dict[int, list[int]] = {}
-
-    def _sums(self, mask: int) -> list[int]:
-        if mask not in self._prefix:
-            sums, total = [0], 0
-            for day in self.days:
-                total += is_workday(day, mask, self.settings)
-                sums.append(total)
-            self._prefix[mask] = sums
-        return self._prefix[mask]
-
-    def count(self, mask: int, start: date, end: date) -> int:
-        """Workdays of `mask` in [start, end], clipped to the counter's range."""
-        start, end = max(start, self.first), min(end, self.last)
-        if start > end:
-            return 0
-        sums = self._sums(mask)
-        return sums[(end - self.first).days + 1] - sums[(start - self.first).days]

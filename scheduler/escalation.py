@@ -1,20 +1,40 @@
-"""At shift start + 2 h: teacher digests, parent alerts (2nd missed day), 失联 alerts (3rd)."""
+"""At shift start + 2 h: teacher digests, parent alerts (2nd missed day), 失联 alerts (3rd).
+
+Set-based: the window's absentees are materialised once (scheduler.absences), then each alert
+kind and each message kind is one INSERT ... SELECT, its text built in SQL (digests aggregate
+their lines per teacher), so a province of 240,000 absentees takes seconds, not a Python loop.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, String, case, cast, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from core.notices import format_day
 from core.settings import Settings
-from models import Alert, ConsoleUser, Guardianship, School, Teacher
-from scheduler.absences import Absentee, find_absentees
+from models import Alert, ChannelAccount, ConsoleUser, Guardianship, School, Teacher
+from models.types import AwareDateTime
+from scheduler.absences import (
+    ABSENTEES,
+    drop_temp_tables,
+    last_label,
+    materialize_absentees,
+    with_label,
+)
 from scheduler.days import day_end, due_windows, local
-from scheduler.fanout import Message, chunks, enqueue_all
+from scheduler.outbox_sql import (
+    insert_select,
+    joined,
+    json_expr,
+    key_expr,
+    row_columns,
+    sql_format,
+    text_order,
+)
 
 MAX_LINES = 30  # longer lists end with a pointer to the console (chat messages have limits)
 
@@ -22,7 +42,6 @@ DIGEST_HEAD = "【未签到提醒】{day} {shift} 上班的学生，截至 {at} 
 DIGEST_LINE = "{i}. {name}（{cls}）连续 {streak} 个工作日未签到，最后签到：{last}"
 DIGEST_TAIL = "可回复“今日”查看全部情况；已请假或休息的同学请在控制台备注。"
 MORE_LINES = "……另有 {n} 人，请在控制台查看。"
-NEVER = "暂无"
 PARENT_ALERT = (
     "您好，这里是{school}实习助手。{student}已连续 {streak} 个工作日没有实习签到"
     "（最近一次签到：{last}）。请先与孩子联系，确认一切平安；如需帮助，"
@@ -33,6 +52,10 @@ LOST_HEAD = (
 )
 LOST_LINE = "{i}. {name}（{cls}，指导教师 {teacher}）连续 {streak} 个工作日未签到，最后签到：{last}"
 ALERT_MESSAGE = "连续 {streak} 个工作日未签到（最后签到：{last}）"
+PARAMS_STUDENT = '{"student_id": {id}}'  # sql_format templates: only {word} is a field
+PARAMS_STUDENTS = '{"student_ids": [{ids}]}'
+
+A = ABSENTEES.c
 
 
 def sweep_escalations(session: Session, settings: Settings, now: datetime) -> dict[str, int]:
@@ -40,210 +63,230 @@ def sweep_escalations(session: Session, settings: Settings, now: datetime) -> di
     counts: dict[str, int] = defaultdict(int)
     cfg = settings.scheduler
     for window in due_windows(now, settings, after_min=cfg.digest_after_min):
-        absentees = find_absentees(session, settings, window)
-        if not absentees:
+        if not materialize_absentees(session, settings, window):
             continue
-        teachers = _teachers(session, {a.teacher_id for a in absentees if a.teacher_id})
-        messages = _teacher_digests(absentees, now, settings)
-        parents = _new_alerts(session, absentees, "missing", cfg.parent_after_days, now)
-        messages += _parent_alerts(session, parents, teachers, settings)
-        lost = _new_alerts(session, absentees, "lost_contact", cfg.school_after_days, now)
-        messages += _lost_contact(session, lost, teachers, cfg.school_after_days)
-        counts["alerts"] += len(parents) + len(lost)
-        counts["queued"] += enqueue_all(session, messages, now)
+        day = window.day
+        missing = _fresh("missing", cfg.parent_after_days, day)
+        lost = _fresh("lost_contact", cfg.school_after_days, day)
+        counts["alerts"] += _raise_alerts(session, "missing", missing, day, now)
+        counts["alerts"] += _raise_alerts(session, "lost_contact", lost, day, now)
+        counts["queued"] += _parent_alerts(session, settings, missing, day, now)
+        shifts = session.scalars(select(A.shift_start).distinct().order_by(A.shift_start)).all()
+        for shift in shifts:
+            counts["queued"] += _teacher_digests(session, settings, day, shift, now)
+            counts["queued"] += _lost_contact(session, lost, day, shift, cfg.school_after_days, now)
+    drop_temp_tables(session)
     return dict(counts)
 
 
-def _last(a: Absentee) -> str:
-    return format_day(a.last_checkin) if a.last_checkin else NEVER
-
-
-def _hhmm(a: Absentee) -> str:
-    return a.shift_start.strftime("%H%M")
-
-
-def _teacher_digests(absentees: list[Absentee], now: datetime, settings: Settings) -> list:
-    groups: dict[tuple, list[Absentee]] = defaultdict(list)
-    for a in absentees:
-        if a.teacher_id:
-            groups[(a.teacher_id, a.day, a.shift_start)].append(a)
-    messages = []
-    for (teacher_id, day, shift), group in sorted(groups.items()):
-        group.sort(key=lambda a: (-a.streak, a.class_name, a.name))
-        head = DIGEST_HEAD.format(
-            day=format_day(day),
-            shift=shift.strftime("%H:%M"),
-            at=local(now, settings).strftime("%H:%M"),
-            n=len(group),
-        )
-        lines = [
-            DIGEST_LINE.format(i=i, name=a.name, cls=a.class_name, streak=a.streak, last=_last(a))
-            for i, a in enumerate(group[:MAX_LINES], 1)
-        ]
-        if len(group) > MAX_LINES:
-            lines.append(MORE_LINES.format(n=len(group) - MAX_LINES))
-        messages.append(
-            Message(
-                person_kind="teacher",
-                person_id=teacher_id,
-                key=f"teacher_digest:{teacher_id}:{day}:{shift.strftime('%H%M')}",
-                kind="teacher_digest",
-                text="\n".join([head, *lines, DIGEST_TAIL]),
-                school_id=group[0].school_id,
-                day=day,
-                params={"student_ids": [a.student_id for a in group]},
-            )
-        )
-    return messages
-
-
-def _new_alerts(
-    session: Session, absentees: list[Absentee], kind: str, after_days: int, now: datetime
-) -> list[Absentee]:
-    """Raise `kind` alerts for streaks reaching `after_days`, once per spell of silence."""
-    due = [a for a in absentees if a.streak >= after_days]
-    if not due:
-        return []
-    latest: dict[int, date] = {}
-    for part in chunks([a.student_id for a in due]):
-        latest.update(
-            session.execute(
-                select(Alert.student_id, func.max(Alert.day))
-                .where(Alert.kind == kind, Alert.student_id.in_(part))
-                .group_by(Alert.student_id)
-            ).all()
-        )
-    # An earlier alert after the last check-in belongs to this same spell: do not raise again.
-    fresh = [
-        a
-        for a in due
-        if (prev := latest.get(a.student_id)) is None
-        or prev == a.day
-        or (a.last_checkin is not None and prev <= a.last_checkin)
-    ]
-    rows = [
-        dict(
-            school_id=a.school_id,
-            student_id=a.student_id,
-            kind=kind,
-            severity="urgent" if kind == "lost_contact" else "normal",
-            day=a.day,
-            message=ALERT_MESSAGE.format(streak=a.streak, last=_last(a)),
-            status="open",
-            created_at=now,
-            updated_at=now,
-        )
-        for a in fresh
-    ]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    for part in chunks(rows):
-        stmt = dialect.insert(Alert.__table__).values(list(part))
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["kind", "student_id", "day"]))
-    return fresh
-
-
-def _teachers(session: Session, ids: set[int]) -> dict[int, Teacher]:
-    out: dict[int, Teacher] = {}
-    for part in chunks(sorted(ids)):
-        out.update({t.id: t for t in session.scalars(select(Teacher).where(Teacher.id.in_(part)))})
-    return out
-
-
-def _parent_alerts(
-    session: Session, students: list[Absentee], teachers: dict[int, Teacher], settings: Settings
-) -> list[Message]:
-    if not students:
-        return []
-    by_id = {a.student_id: a for a in students}
-    school_ids = sorted({a.school_id for a in students})
-    schools = dict(
-        session.execute(select(School.id, School.name).where(School.id.in_(school_ids))).all()
+def _fresh(kind: str, after_days: int, day: date):
+    """Streaks reaching `after_days` with no `kind` alert yet in this spell of silence."""
+    # An alert after the last check-in (other than today's) belongs to this same spell.
+    earlier = exists().where(
+        Alert.kind == kind,
+        Alert.student_id == A.student_id,
+        Alert.day != day,
+        or_(A.last_day.is_(None), Alert.day > A.last_day),
     )
-    messages = []
-    for part in chunks(sorted(by_id)):
-        links = session.execute(
-            select(Guardianship.student_id, Guardianship.parent_id).where(
-                Guardianship.student_id.in_(part)
-            )
+    return (A.streak >= after_days) & ~earlier
+
+
+def _raise_alerts(session: Session, kind: str, fresh, day: date, now: datetime) -> int:
+    """One alert per fresh student (kind, student, day is unique); returns alerts raised."""
+    rows = (
+        select(
+            A.school_id,
+            A.student_id,
+            literal(kind, String),
+            literal("urgent" if kind == "lost_contact" else "normal", String),
+            literal(day, Date),
+            sql_format(ALERT_MESSAGE, streak=A.streak, last=last_label()),
+            literal("open", String),
+            literal(now, AwareDateTime()),
+            literal(now, AwareDateTime()),
         )
-        for student_id, parent_id in links:
-            a = by_id[student_id]
-            teacher = teachers.get(a.teacher_id)
-            text = PARENT_ALERT.format(
-                school=schools.get(a.school_id, ""),
-                student=a.name,
-                streak=a.streak,
-                last=_last(a),
-                teacher=teacher.name if teacher else "",
-                phone=teacher.phone if teacher else "",
-            )
-            messages.append(
-                Message(
-                    person_kind="parent",
-                    person_id=parent_id,
-                    key=f"parent_alert:{parent_id}:{a.day}:{student_id}",
-                    kind="parent_alert",
-                    text=text,
-                    school_id=a.school_id,
-                    day=a.day,
-                    quiet_hours=True,
-                    # Still worth sending after quiet hours while the child is silent.
-                    expires_at=day_end(a.day, settings) + timedelta(days=1),
-                    params={"student_id": student_id},
-                )
-            )
-    return messages
+        .select_from(with_label(ABSENTEES))
+        .where(fresh)
+    )
+    columns = ["school_id", "student_id", "kind", "severity", "day", "message", "status"]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(Alert.__table__)
+        .from_select([*columns, "created_at", "updated_at"], rows)
+        .on_conflict_do_nothing(index_elements=["kind", "student_id", "day"])
+    )
+    result = session.execute(stmt, execution_options={"preserve_rowcount": True})
+    return max(result.rowcount or 0, 0)
+
+
+def _accounts(person_kind: str, person_id):
+    return (
+        (ChannelAccount.person_kind == person_kind)
+        & (ChannelAccount.person_id == person_id)
+        & ChannelAccount.active.is_(True)
+    )
+
+
+def _parent_alerts(session: Session, settings: Settings, fresh, day: date, now: datetime) -> int:
+    parent = Guardianship.parent_id
+    columns = row_columns(
+        session,
+        key=key_expr("parent_alert", parent, day.isoformat(), A.student_id),
+        school_id=A.school_id,
+        kind="parent_alert",
+        person_kind="parent",
+        person_id=parent,
+        day=day,
+        quiet_hours=True,
+        now=now,
+        # Still worth sending after quiet hours while the child is silent.
+        expires_at=day_end(day, settings) + timedelta(days=1),
+        text=sql_format(
+            PARENT_ALERT,
+            school=School.name,
+            student=A.name,
+            streak=A.streak,
+            last=last_label(),
+            teacher=Teacher.name,
+            phone=Teacher.phone,
+        ),
+        params=json_expr(session, sql_format(PARAMS_STUDENT, id=A.student_id)),
+    )
+    joins = (
+        ABSENTEES.join(Guardianship, Guardianship.student_id == A.student_id)
+        .join(ChannelAccount, _accounts("parent", parent))
+        .join(School, School.id == A.school_id)
+        .outerjoin(Teacher, Teacher.id == A.teacher_id)
+    )
+    return insert_select(session, select(*columns).select_from(with_label(joins)).where(fresh))
+
+
+def _listed(session: Session, audience, line_template: str, head: str):
+    """Per person in `audience` (a subquery of its students): the numbered list as SQL text.
+
+    Returns a subquery with person_id, school_id, text (head + lines + "more") and ids.
+    """
+    au = audience.c
+    order = (au.streak.desc(), text_order(session, au.class_name), text_order(session, au.name))
+    rank = func.row_number().over(partition_by=au.person_id, order_by=(*order, au.student_id))
+    ranked = (
+        select(au, rank.label("rn"), func.count().over(partition_by=au.person_id).label("n"))
+        .order_by(au.person_id, "rn")  # the order SQLite's group_concat keeps
+        .subquery("ranked")
+    )
+    r = ranked.c
+    line = case((r.rn <= MAX_LINES, sql_format(line_template, i=r.rn, **_line_fields(r))))
+    grouped = (
+        select(
+            r.person_id,
+            func.min(r.school_id).label("school_id"),
+            func.max(r.n).label("n"),
+            joined(session, line, r.rn).label("lines"),
+            joined(session, cast(r.student_id, String), r.rn, ",").label("ids"),
+        )
+        .group_by(r.person_id)
+        .subquery("grouped")
+    )
+    g = grouped.c
+    more = case((g.n > MAX_LINES, sql_format("\n" + MORE_LINES, n=g.n - MAX_LINES)), else_="")
+    text = sql_format(head, n=g.n) + literal("\n") + g.lines + more
+    return grouped, text
+
+
+def _line_fields(r) -> dict:
+    fields = dict(name=r.name, cls=r.class_name, streak=r.streak, last=r.last)
+    if "teacher" in r:
+        fields["teacher"] = r.teacher
+    return fields
+
+
+def _student_columns():
+    return (A.student_id, A.name, A.class_name, A.streak, last_label().label("last"))
+
+
+def _teacher_digests(
+    session: Session, settings: Settings, day: date, shift: time, now: datetime
+) -> int:
+    audience = (
+        select(A.teacher_id.label("person_id"), A.school_id, *_student_columns())
+        .select_from(with_label(ABSENTEES))
+        .where(A.shift_start == shift, A.teacher_id.is_not(None))
+        .subquery("audience")
+    )
+    head = DIGEST_HEAD.format(
+        day=format_day(day),
+        shift=shift.strftime("%H:%M"),
+        at=local(now, settings).strftime("%H:%M"),
+        n="{n}",
+    )
+    grouped, text = _listed(session, audience, DIGEST_LINE, head)
+    return _queue_lists(
+        session, grouped, text + literal("\n" + DIGEST_TAIL), "teacher", "teacher_digest",
+        f"{day}:{shift.strftime('%H%M')}", day, now,
+    )  # fmt: skip
 
 
 def _lost_contact(
-    session: Session, students: list[Absentee], teachers: dict[int, Teacher], after_days: int
-) -> list[Message]:
+    session: Session, fresh, day: date, shift: time, after_days: int, now: datetime
+) -> int:
     """One list per teacher, and one per school for school admins bound in chat."""
-    if not students:
-        return []
-    audiences: dict[tuple, list[Absentee]] = defaultdict(list)
-    for a in students:
-        if a.teacher_id:
-            audiences[("teacher", a.teacher_id, a.school_id, a.day, _hhmm(a))].append(a)
-    school_ids = {a.school_id for a in students}
-    admins = session.execute(
-        select(ConsoleUser.id, ConsoleUser.school_id).where(
-            ConsoleUser.role == "school",
-            ConsoleUser.active.is_(True),
-            ConsoleUser.school_id.in_(school_ids),
-        )
-    ).all()
-    for user_id, school_id in admins:
-        for a in students:
-            if a.school_id == school_id:
-                audiences[("school_admin", user_id, school_id, a.day, _hhmm(a))].append(a)
-    messages = []
-    for (person_kind, person_id, school_id, day, hhmm), group in sorted(audiences.items()):
-        group.sort(key=lambda a: (-a.streak, a.class_name, a.name))
-        lines = [
-            LOST_LINE.format(
-                i=i,
-                name=a.name,
-                cls=a.class_name,
-                teacher=teachers[a.teacher_id].name if a.teacher_id in teachers else "",
-                streak=a.streak,
-                last=_last(a),
-            )
-            for i, a in enumerate(group[:MAX_LINES], 1)
-        ]
-        if len(group) > MAX_LINES:
-            lines.append(MORE_LINES.format(n=len(group) - MAX_LINES))
-        head = LOST_HEAD.format(day=format_day(day), n=len(group), k=after_days)
-        messages.append(
-            Message(
-                person_kind=person_kind,
-                person_id=person_id,
-                key=f"lost_contact:{person_kind}:{person_id}:{day}:{hhmm}",
-                kind="lost_contact",
-                text="\n".join([head, *lines]),
-                school_id=school_id,
-                day=day,
-                params={"student_ids": [a.student_id for a in group]},
+    head = LOST_HEAD.format(day=format_day(day), n="{n}", k=after_days)
+    suffix = f"{day}:{shift.strftime('%H%M')}"
+    students = (*_student_columns(), Teacher.name.label("teacher"))
+    with_teacher = ABSENTEES.outerjoin(Teacher, Teacher.id == A.teacher_id)
+    where = (A.shift_start == shift) & fresh
+    teachers = (
+        select(A.teacher_id.label("person_id"), A.school_id, *students)
+        .select_from(with_label(with_teacher))
+        .where(where, A.teacher_id.is_not(None))
+        .subquery("audience")
+    )
+    admins = (
+        select(ConsoleUser.id.label("person_id"), A.school_id, *students)
+        .select_from(
+            with_label(
+                with_teacher.join(
+                    ConsoleUser,
+                    (ConsoleUser.school_id == A.school_id)
+                    & (ConsoleUser.role == "school")
+                    & ConsoleUser.active.is_(True),
+                )
             )
         )
-    return messages
+        .where(where)
+        .subquery("audience")
+    )
+    queued = 0
+    for person_kind, audience in (("teacher", teachers), ("school_admin", admins)):
+        grouped, text = _listed(session, audience, LOST_LINE, head)
+        queued += _queue_lists(
+            session, grouped, text, person_kind, "lost_contact", suffix, day, now,
+            prefix=f"lost_contact:{person_kind}",
+        )  # fmt: skip
+    return queued
+
+
+def _queue_lists(
+    session: Session, grouped, text, person_kind: str, kind: str, suffix: str, day: date,
+    now: datetime, *, prefix: str | None = None,
+) -> int:  # fmt: skip
+    """One outbox row per bound chat account of each listed person."""
+    g = grouped.c
+    columns = row_columns(
+        session,
+        key=key_expr(prefix or kind, g.person_id, suffix),
+        school_id=g.school_id,
+        kind=kind,
+        person_kind=person_kind,
+        person_id=g.person_id,
+        day=day,
+        quiet_hours=False,
+        now=now,
+        expires_at=None,
+        text=text,
+        params=json_expr(session, sql_format(PARAMS_STUDENTS, ids=g.ids)),
+    )
+    stmt = select(*columns).select_from(
+        grouped.join(ChannelAccount, _accounts(person_kind, g.person_id))
+    )
+    return insert_select(session, stmt)

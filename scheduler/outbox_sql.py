@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from sqlalchemy import Boolean, Date, Integer, Select, String, cast, literal, literal_column
+from sqlalchemy import Boolean, Date, Integer, Select, String, cast, func, literal, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.types import JSON
 from sqlmodel import Session
 
 from models import ChannelAccount, OutboxMessage
@@ -34,16 +37,31 @@ COLUMNS = (
 )
 
 
-def key_expr(prefix: str, person_id, suffix: str):
-    """SQL for f"{prefix}:{person_id}:{suffix}:{channel}:{external_id}" (per chat account)."""
-    return (
-        literal(f"{prefix}:")
-        + cast(person_id, String)
-        + literal(f":{suffix}:")
-        + ChannelAccount.channel
-        + literal(":")
-        + ChannelAccount.external_id
-    )
+def key_expr(prefix: str, person_id, suffix: str, *more):
+    """SQL for f"{prefix}:{person_id}:{suffix}[:{more}...]:{channel}:{external_id}"."""
+    expr = literal(f"{prefix}:") + cast(person_id, String) + literal(f":{suffix}")
+    for part in more:
+        expr = expr + literal(":") + cast(part, String)
+    return expr + literal(":") + ChannelAccount.channel + literal(":") + ChannelAccount.external_id
+
+
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
+def sql_format(template: str, **values):
+    """SQL for template.format(**values) with SQL expressions as values (NULL prints as '')."""
+    parts = _FIELD.split(template)
+    expr = literal(parts[0], String)
+    for i in range(1, len(parts), 2):
+        expr = expr + func.coalesce(cast(values[parts[i]], String), "")
+        if parts[i + 1]:
+            expr = expr + literal(parts[i + 1], String)
+    return expr
+
+
+def json_expr(session: Session, text_expr):
+    """A JSON document built as text in SQL, typed for the params column."""
+    return cast(text_expr, JSON) if _is_pg(session) else text_expr
 
 
 def row_columns(
@@ -58,9 +76,16 @@ def row_columns(
     quiet_hours: bool,
     now: datetime,
     expires_at: datetime | None,
+    text=None,
+    params=None,
 ) -> list:
-    """The SELECT list for one outbox row per joined ChannelAccount; text renders at send time."""
-    empty_json = "'{}'::json" if _is_pg(session) else "'{}'"
+    """The SELECT list for one outbox row per joined ChannelAccount.
+
+    Without `text` the message renders at send time (core.notices.render); `params` is a JSON
+    expression (json_expr), '{}' when omitted.
+    """
+    if params is None:
+        params = literal_column("'{}'::json" if _is_pg(session) else "'{}'")
     return [
         key.label("idempotency_key"),
         school_id,
@@ -70,8 +95,8 @@ def row_columns(
         literal(person_kind, String),
         person_id,
         literal(day, Date),
-        cast(literal(None), String),
-        literal_column(empty_json),
+        cast(literal(None), String) if text is None else text,
+        params,
         literal(quiet_hours, Boolean),
         literal("pending", String),
         literal(0, Integer),
@@ -98,3 +123,20 @@ def insert_select(session: Session, select_stmt: Select) -> int:
 
 def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def joined(session: Session, expr, order_by, sep: str = "\n"):
+    """Aggregate: the group's `expr`s joined by `sep` in `order_by` order (NULLs skipped).
+
+    SQLite before 3.44 has no ORDER BY inside group_concat, but it keeps the order of an
+    ordered subquery for an aggregate on purpose (its flattener refuses that case, for
+    group_concat), so callers aggregate over a subquery sorted by group and `order_by`.
+    """
+    if _is_pg(session):
+        return func.string_agg(expr, aggregate_order_by(literal(sep), order_by))
+    return func.group_concat(expr, sep)
+
+
+def text_order(session: Session, column):
+    """Sort text by code point, as Python does, whatever the database's collation."""
+    return column.collate("C") if _is_pg(session) else column

@@ -79,8 +79,10 @@ async def start_background(
     log.info("scheduler started (%s)", settings.server.timezone)
 
     async def stop() -> None:
-        scheduler.shutdown(wait=False)
         stop_event.set()
+        # Let a sweep that is running finish its transaction before the process (or a test)
+        # moves on; waiting in a thread keeps the event loop free meanwhile.
+        await asyncio.to_thread(scheduler.shutdown, True)
         if task is not None:
             try:
                 await asyncio.wait_for(task, timeout=15)

@@ -11,7 +11,9 @@ from sqlalchemy.exc import OperationalError
 
 from core.settings import Settings
 from models.db import session_scope
+from scheduler.dashboards import sweep_dashboards
 from scheduler.escalation import sweep_escalations
+from scheduler.housekeeping import sweep_housekeeping
 from scheduler.journals import (
     sweep_grading_digest,
     sweep_journal_reminders,
@@ -27,6 +29,8 @@ SWEEPS: dict[str, Callable] = {
     "journal_reminders": sweep_journal_reminders,
     "missing_journals": sweep_missing_journals,
     "grading_digest": sweep_grading_digest,
+    "housekeeping": sweep_housekeeping,
+    "dashboards": sweep_dashboards,  # last: the slowest, and nothing waits on it
 }
 ATTEMPTS = 3  # two schedulers inserting the same keys may deadlock on PostgreSQL; one retries
 

@@ -34,6 +34,7 @@ from models import ConsoleUser, School, Student
 from models.db import make_engine, session_scope
 from models.migrate import upgrade
 from models.roster_upsert import upsert_roster
+from scheduler.dashboards import refresh_dashboards
 
 DEMO_PASSWORD = "shixi-demo"  # printed at the end; a demo database holds no real people
 STUDENTS_PER_CLASS = 40
@@ -250,6 +251,8 @@ def generate_demo(
         counts = {"students": len({r.student_no for r in rows}), "placements": len(rows)}
         counts |= history.counts() | {"console_users": len(users)}
         record(session, actor="cli", action="demo.create", target_kind="database", **counts)
+    with session_scope(engine) as session:  # so the first dashboard visit is already fast
+        refresh_dashboards(session, settings, now, every_school=True)
     return counts
 
 

@@ -37,7 +37,9 @@ def admin_root():
 def dashboard(
     request: Request, session: SessionDep, settings: SettingsDep, now: NowDep, user: ConsoleUserDep
 ):
-    figures = overview(session, user, today=now.astimezone(settings.tz).date(), settings=settings)
+    figures = overview(
+        session, user, today=now.astimezone(settings.tz).date(), settings=settings, now=now
+    )
     return render(
         request,
         "dashboard.html",
@@ -52,7 +54,9 @@ def dashboard(
 
 @router.get("/admin/overview.json")
 def overview_json(session: SessionDep, settings: SettingsDep, now: NowDep, user: ConsoleUserDep):
-    return overview(session, user, today=now.astimezone(settings.tz).date(), settings=settings)
+    return overview(
+        session, user, today=now.astimezone(settings.tz).date(), settings=settings, now=now
+    )
 
 
 @router.get("/admin/feed.json")

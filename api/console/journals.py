@@ -16,15 +16,14 @@ from api.console.web import (
     school_options,
 )
 from api.deps import NowDep, SessionDep, SettingsDep
+from core import journals
 from core.audit import record
 from core.feed import JOURNAL_KINDS
 from models import Journal, School, Student
-from models.queue import enqueue
 
 router = APIRouter()
 
 JOURNAL_STATUSES = {"submitted": "待批阅", "graded": "已批阅"}
-GRADED_NOTICE = "您的{kind}（{period}）已批阅：{score} 分。{comment}"
 BAD_SCORE = "分数须为 0–100 的整数。"
 COMMENT_MAX = 1000
 
@@ -148,27 +147,10 @@ def grade(
             kinds=JOURNAL_KINDS,
             error=error,
         )
-    journal.score, journal.comment = value, comment.strip()
-    journal.status, journal.graded_at, journal.graded_by = "graded", now, user.username
+    # The same grade and message as 批阅 in chat.
+    journals.grade(journal, score=value, comment=comment, grader=user.username, now=now)
     session.add(journal)
-    kind = JOURNAL_KINDS.get(journal.kind, "日志")
-    text = GRADED_NOTICE.format(
-        kind=kind,
-        period=journal.period_start.isoformat(),
-        score=value,
-        comment=f"评语：{journal.comment}" if journal.comment else "",
-    )
-    enqueue(
-        session,
-        person_kind="student",
-        person_id=journal.student_id,
-        key=f"journal_graded:{journal.id}:{now.isoformat()}",
-        kind="journal_graded",
-        text=text,
-        params={"journal_id": journal.id, "score": value},
-        school_id=journal.school_id,
-        quiet_hours=True,
-    )
+    journals.tell_student_graded(session, journal, now=now)
     record(
         session,
         actor=user.username,

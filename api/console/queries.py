@@ -203,23 +203,9 @@ def journals(
     q: str = "",
     school_id: int | None = None,
 ):
-    stmt = (
-        select(
-            Journal,
-            Student.student_no,
-            Student.name.label("student_name"),
-            School.name.label("school"),
-        )
-        .join(Student, Student.id == Journal.student_id)
-        .join(School, School.id == Journal.school_id)
-        .where(condition(user, Journal))
-    )
-    if status:
-        stmt = stmt.where(Journal.status == status)
+    stmt = _records(user, Journal, status=status, school_id=school_id)
     if kind:
         stmt = stmt.where(Journal.kind == kind)
-    if school_id:
-        stmt = stmt.where(Journal.school_id == school_id)
     if q.strip():
         pattern = like(q.strip())
         stmt = stmt.where(
@@ -235,6 +221,14 @@ def cases(
     user: ConsoleUser, model, *, status: str = "", category: str = "", school_id: int | None = None
 ):
     """Tickets or alerts with the student's number and name."""
+    stmt = _records(user, model, status=status, school_id=school_id)
+    if category:
+        stmt = stmt.where((model.category if model is Ticket else model.kind) == category)
+    return stmt
+
+
+def _records(user: ConsoleUser, model, *, status: str, school_id: int | None):
+    """Journals, tickets or alerts the user may see, with the student's number, name and school."""
     stmt = (
         select(
             model,
@@ -248,8 +242,6 @@ def cases(
     )
     if status:
         stmt = stmt.where(model.status == status)
-    if category:
-        stmt = stmt.where((model.category if model is Ticket else model.kind) == category)
     if school_id:
         stmt = stmt.where(model.school_id == school_id)
     return stmt

@@ -17,10 +17,10 @@ from api.console.web import (
     school_options,
 )
 from api.deps import NowDep, SessionDep, SettingsDep
+from core import tickets
 from core.audit import record
 from core.feed import TICKET_CATEGORIES
 from models import Alert, CaseNote, School, Student, Ticket
-from models.queue import enqueue
 
 router = APIRouter()
 
@@ -30,12 +30,7 @@ STATUS_NAMES = {
     "handling": "处理中",
     "resolved": "已解决",
 }
-ALERT_KINDS = {
-    "missing": "缺勤",
-    "lost_contact": "失联",
-    "urgent_ticket": "紧急工单",
-    "outside_fence": "范围外",
-}
+ALERT_KINDS = {kind: names[0] for kind, names in tickets.ALERT_KINDS.items()}
 # action -> (new status, statuses it may come from, button label)
 ACTIONS = {
     "acknowledge": ("acknowledged", ("open",), "受理"),
@@ -43,7 +38,6 @@ ACTIONS = {
     "resolve": ("resolved", ("open", "acknowledged", "handling"), "标记已解决"),
     "note": (None, ("open", "acknowledged", "handling", "resolved"), "仅添加备注"),
 }
-STUDENT_NOTICE = "您反馈的问题（编号 {id}）状态更新为：{status}。{note}"
 NOTE_MAX = 2000
 KINDS = {
     "tickets": dict(
@@ -125,34 +119,6 @@ def _list(kind: str, request: Request, session, settings, user, status, category
     )
 
 
-@router.get("/admin/tickets")
-def ticket_list(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: ConsoleUserDep,
-    status: str = "",
-    category: str = "",
-    school_id: str = "",
-    format: str = "",
-):
-    return _list("tickets", request, session, settings, user, status, category, school_id, format)
-
-
-@router.get("/admin/alerts")
-def alert_list(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: ConsoleUserDep,
-    status: str = "",
-    category: str = "",
-    school_id: str = "",
-    format: str = "",
-):
-    return _list("alerts", request, session, settings, user, status, category, school_id, format)
-
-
 def _case(session, user, kind: str, case_id: int):
     row = queries.visible(session, user, KINDS[kind]["model"], case_id)
     if row is None:
@@ -185,16 +151,6 @@ def _page(request, session, user, kind, row, status_code=200, error=""):
     )
 
 
-@router.get("/admin/tickets/{case_id}")
-def ticket_page(request: Request, case_id: int, session: SessionDep, user: ConsoleUserDep):
-    return _page(request, session, user, "tickets", _case(session, user, "tickets", case_id))
-
-
-@router.get("/admin/alerts/{case_id}")
-def alert_page(request: Request, case_id: int, session: SessionDep, user: ConsoleUserDep):
-    return _page(request, session, user, "alerts", _case(session, user, "alerts", case_id))
-
-
 def _move(request, session, now, user, kind: str, case_id: int, action: str, note: str):
     row = _case(session, user, kind, case_id)
     note = note.strip()
@@ -215,34 +171,25 @@ def _move(request, session, now, user, kind: str, case_id: int, action: str, not
         return _page(request, session, user, kind, row, 400, "请填写备注（最多 2000 字）。")
     case_kind = KINDS[kind]["case"]
     status = new_status or row.status
-    session.add(
-        CaseNote(
-            case_kind=case_kind,
-            case_id=row.id,
-            actor=user.username,
-            status=status,
-            note=note,
-            at=now,
+    if new_status is None:  # a note alone tells nobody
+        tickets.add_note(
+            session, case_kind, row.id, actor=user.username, status=status, note=note, now=now
         )
-    )
-    if new_status:
-        row.status, row.updated_at = new_status, now
-        session.add(row)
-        if case_kind == "ticket":
-            text = STUDENT_NOTICE.format(
-                id=row.id, status=STATUS_NAMES[new_status], note=f"说明：{note}" if note else ""
-            )
-            enqueue(
-                session,
-                person_kind="student",
-                person_id=row.student_id,
-                key=f"ticket_status:{row.id}:{new_status}",
-                kind="ticket_status",
-                text=text,
-                params={"ticket_id": row.id, "status": new_status},
-                school_id=row.school_id,
-                quiet_hours=True,
-            )
+    elif case_kind == "ticket":  # the student is told, as when a teacher uses 处理 in chat
+        tickets.move_ticket(
+            session, ticket=row, status=new_status, note=note, actor=user.username, now=now
+        )
+    else:  # the student's teacher is told, unless the teacher made the change
+        by_teacher = user.teacher_id if user.role == "teacher" else None
+        tickets.move_alert(
+            session,
+            alert=row,
+            status=new_status,
+            note=note,
+            actor=user.username,
+            now=now,
+            by_teacher=by_teacher,
+        )
     record(
         session,
         actor=user.username,
@@ -257,27 +204,48 @@ def _move(request, session, now, user, kind: str, case_id: int, action: str, not
     return redirect(f"/admin/{kind}/{row.id}")
 
 
-@router.post("/admin/tickets/{case_id}/status", dependencies=[CsrfChecked])
-def ticket_move(
-    request: Request,
-    case_id: int,
-    session: SessionDep,
-    now: NowDep,
-    user: ConsoleUserDep,
-    action: str = Form(""),
-    note: str = Form(""),
-):
-    return _move(request, session, now, user, "tickets", case_id, action, note)
+def _routes(kind: str) -> None:
+    """The list, the case page and the status form of tickets or alerts: same code, two kinds."""
+
+    def case_list(
+        request: Request,
+        session: SessionDep,
+        settings: SettingsDep,
+        user: ConsoleUserDep,
+        status: str = "",
+        category: str = "",
+        school_id: str = "",
+        format: str = "",
+    ):
+        return _list(kind, request, session, settings, user, status, category, school_id, format)
+
+    def case_page(request: Request, case_id: int, session: SessionDep, user: ConsoleUserDep):
+        return _page(request, session, user, kind, _case(session, user, kind, case_id))
+
+    def case_move(
+        request: Request,
+        case_id: int,
+        session: SessionDep,
+        now: NowDep,
+        user: ConsoleUserDep,
+        action: str = Form(""),
+        note: str = Form(""),
+    ):
+        return _move(request, session, now, user, kind, case_id, action, note)
+
+    one = kind.removesuffix("s")
+    router.add_api_route(f"/admin/{kind}", case_list, methods=["GET"], name=f"{one}_list")
+    router.add_api_route(
+        f"/admin/{kind}/{{case_id}}", case_page, methods=["GET"], name=f"{one}_page"
+    )
+    router.add_api_route(
+        f"/admin/{kind}/{{case_id}}/status",
+        case_move,
+        methods=["POST"],
+        name=f"{one}_move",
+        dependencies=[CsrfChecked],
+    )
 
 
-@router.post("/admin/alerts/{case_id}/status", dependencies=[CsrfChecked])
-def alert_move(
-    request: Request,
-    case_id: int,
-    session: SessionDep,
-    now: NowDep,
-    user: ConsoleUserDep,
-    action: str = Form(""),
-    note: str = Form(""),
-):
-    return _move(request, session, now, user, "alerts", case_id, action, note)
+for _kind in KINDS:
+    _routes(_kind)

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from api.deps import get_session
 from models import ConsoleUser
+from models.secrets import shared_secret
 
 COOKIE = "shixi_session"
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
@@ -30,8 +31,11 @@ class LoginRequired(Exception):
 def _serializer(request: Request) -> URLSafeTimedSerializer:
     app = request.app
     if not getattr(app.state, "console_secret", None):
-        # An empty secret_key gives a random one per start: sessions end with a restart.
-        key = app.state.settings.server.secret_key or secrets.token_urlsafe(32)
+        # An empty secret_key means one generated key kept in the database, so sessions
+        # survive restarts and work across every web process.
+        key = app.state.settings.server.secret_key or shared_secret(
+            app.state.engine, "console_session_key"
+        )
         app.state.console_secret = key
     return URLSafeTimedSerializer(app.state.console_secret, salt="shixi-console-session")
 

@@ -190,6 +190,9 @@ def _page(session, stmt, request: Request, sorts: dict, default: str, settings, 
     }
 
 
+CaseStatusQ = Annotated[str, Query(pattern="^(|open|acknowledged|handling|resolved)$")]
+
+
 @router.get("/students", response_model=Page[StudentOut])
 def list_students(
     request: Request,
@@ -307,19 +310,11 @@ def list_tickets(
     page: PageQ = 1,
     page_size: SizeQ = None,
     school_id: int | None = None,
-    status: Annotated[str, Query(pattern="^(|open|acknowledged|handling|resolved)$")] = "",
+    status: CaseStatusQ = "",
     category: str = "",
 ):
-    stmt = queries.cases(user, Ticket, status=status, category=category, school_id=school_id)
-    return _page(
-        session,
-        stmt,
-        request,
-        {"created_at": Ticket.created_at},
-        "created_at",
-        settings,
-        lambda r: TicketOut(student_no=r.student_no, **r.Ticket.model_dump()),
-    )
+    cases = queries.cases(user, Ticket, status=status, category=category, school_id=school_id)
+    return _case_page(session, cases, request, settings, Ticket, TicketOut)
 
 
 @router.get("/alerts", response_model=Page[AlertOut])
@@ -331,21 +326,27 @@ def list_alerts(
     page: PageQ = 1,
     page_size: SizeQ = None,
     school_id: int | None = None,
-    status: Annotated[str, Query(pattern="^(|open|acknowledged|handling|resolved)$")] = "",
+    status: CaseStatusQ = "",
     kind: str = "",
 ):
-    stmt = queries.cases(user, Alert, status=status, category=kind, school_id=school_id)
+    cases = queries.cases(user, Alert, status=status, category=kind, school_id=school_id)
+    return _case_page(session, cases, request, settings, Alert, AlertOut)
+
+
+def _case_page(session, stmt, request, settings, model, out):
+    """A page of tickets or alerts, newest first, each with its student's number."""
+    name = model.__name__  # the row's attribute holding the case
+
+    def convert(r):
+        return out(student_no=r.student_no, **getattr(r, name).model_dump())
+
     return _page(
-        session,
-        stmt,
-        request,
-        {"created_at": Alert.created_at},
-        "created_at",
-        settings,
-        lambda r: AlertOut(student_no=r.student_no, **r.Alert.model_dump()),
+        session, stmt, request, {"created_at": model.created_at}, "created_at", settings, convert
     )
 
 
 @router.get("/stats/overview", response_model=OverviewOut)
 def stats_overview(session: SessionDep, settings: SettingsDep, now: NowDep, user: ApiUser):
-    return overview(session, user, today=now.astimezone(settings.tz).date(), settings=settings)
+    return overview(
+        session, user, today=now.astimezone(settings.tz).date(), settings=settings, now=now
+    )

@@ -24,6 +24,15 @@ def _warm_up() -> None:
         log.warning("warming up the intent detector failed", exc_info=True)
 
 
+def _include_first(app: FastAPI, router) -> None:
+    """Include `router` ahead of the console and API routes: a webhook callback is the hottest
+    request and should not be matched against every other route first (~0.1 ms each time)."""
+    before = len(app.router.routes)
+    app.include_router(router)
+    routes = app.router.routes
+    routes[:] = routes[before:] + routes[:before]
+
+
 def mount_channels(app: FastAPI, settings: Settings, engine: Engine) -> None:
     """Build the dispatcher and adapters once per app and include the configured webhooks."""
     dispatcher = Dispatcher(engine, settings)
@@ -43,7 +52,7 @@ def mount_channels(app: FastAPI, settings: Settings, engine: Engine) -> None:
         from bot.wechat_webhook import WechatWebhook
 
         app.state.wechat = WechatWebhook(engine, settings, dispatcher, clock=clock)
-        app.include_router(wechat.router)
+        _include_first(app, wechat.router)
     if settings.telegram.enabled:
         from api.routes import telegram
         from bot.telegram import TelegramWebhook

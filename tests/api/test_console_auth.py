@@ -117,3 +117,13 @@ def test_a_tampered_cookie_is_ignored(settings, engine, session, now):
     client = make_client(settings, engine, now)
     client.cookies.set("shixi_session", "eyJ1IjoxfQ.forged.signature")
     assert client.get("/admin/").status_code == 303
+
+
+def test_without_a_secret_key_sessions_hold_across_web_processes(settings, engine, session, now):
+    build_world(session, now)
+    keyless = settings.model_copy(deep=True)
+    keyless.server.secret_key = ""
+    first, second = make_client(keyless, engine, now), make_client(keyless, engine, now)
+    assert login(first, "school_a").status_code == 303
+    second.cookies.update(first.cookies)
+    assert second.get("/admin/").status_code == 200

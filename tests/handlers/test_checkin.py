@@ -9,17 +9,10 @@ from sqlmodel import select
 from core.geo import distance_m, gcj02_to_wgs84
 from models import Alert, ChannelAccount, CheckIn, LocationSample, SchoolDay
 from tests.conftest import TZ
-from tests.factories import GUIYANG, bind, make_student
+from tests.factories import GUIYANG, make_student
 
 # About 1.2 km north of the workplace.
 FAR = (GUIYANG[0] + 0.0108, GUIYANG[1])
-
-
-def _student(session, **kw):
-    student = make_student(session, **kw)
-    bind(session, person_kind="student", person_id=student.id, school_id=student.school_id)
-    session.commit()
-    return student
 
 
 def _checkins(session) -> list[CheckIn]:
@@ -27,8 +20,10 @@ def _checkins(session) -> list[CheckIn]:
     return list(session.exec(select(CheckIn).order_by(CheckIn.at)).all())
 
 
-def test_first_location_is_start_later_one_is_end_with_time_and_distance(session, chat):
-    _student(session)
+def test_first_location_is_start_later_one_is_end_with_time_and_distance(
+    session, chat, bound_student
+):
+    bound_student()
     assert "上班签到成功：09:00，距实习地点不到 10 米" in chat.location(*GUIYANG)
     reply = chat.later(hours=9, minutes=5).location(GUIYANG[0] + 0.0003, GUIYANG[1])
     assert "下班签到成功：18:05，距实习地点约 30 米" in reply
@@ -42,8 +37,10 @@ def test_first_location_is_start_later_one_is_end_with_time_and_distance(session
     assert account.last_inbound_at == chat.now
 
 
-def test_outside_fence_is_recorded_with_distance_and_the_teacher_sees_an_alert(session, chat):
-    student = _student(session)
+def test_outside_fence_is_recorded_with_distance_and_the_teacher_sees_an_alert(
+    session, chat, bound_student
+):
+    student = bound_student()
     reply = chat.location(*FAR)
     assert "距实习地点约 1.2 公里，超出 500 米签到范围" in reply
     assert "已记录，指导教师会看到；如地址有变请联系老师" in reply
@@ -55,22 +52,11 @@ def test_outside_fence_is_recorded_with_distance_and_the_teacher_sees_an_alert(s
     assert len(session.exec(select(Alert)).all()) == 1  # one alert per student and day
 
 
-def test_wgs84_point_at_the_workplace_is_inside_a_200m_gcj02_fence(session, chat_factory):
+def test_wgs84_point_at_the_workplace_is_inside_a_200m_gcj02_fence(session, english_telegram):
     """In Guiyang the datums differ by ~540 m: more than the fence, so conversion matters."""
-    student = make_student(session, radius_m=200)
-    bind(
-        session,
-        person_kind="student",
-        person_id=student.id,
-        school_id=student.school_id,
-        channel="telegram",
-        external_id="777",
-        language="en",
-    )
-    session.commit()
+    _, tg = english_telegram("777", radius_m=200)
     wgs = gcj02_to_wgs84(*GUIYANG)
     assert distance_m(wgs, GUIYANG) > 500  # the same numbers read as GCJ-02 are far off
-    tg = chat_factory("777", channel="telegram", language="en")
     reply = tg.location(*wgs, datum="wgs84")
     assert "Checked in (start) at 09:00, under 10 m from your workplace" in reply
     (row,) = _checkins(session)
@@ -78,16 +64,16 @@ def test_wgs84_point_at_the_workplace_is_inside_a_200m_gcj02_fence(session, chat
     assert (row.raw_lat, row.raw_lng) == wgs
 
 
-def test_same_raw_numbers_as_gcj02_fall_outside_the_fence(session, chat):
-    _student(session, radius_m=200)
+def test_same_raw_numbers_as_gcj02_fall_outside_the_fence(session, chat, bound_student):
+    bound_student(radius_m=200)
     wgs = gcj02_to_wgs84(*GUIYANG)
     reply = chat.location(*wgs, datum="gcj02")
     assert "超出 200 米签到范围" in reply
     assert _checkins(session)[0].distance_m > 500
 
 
-def test_repeat_within_ten_minutes_at_same_place_gets_earlier_receipt(session, chat):
-    _student(session)
+def test_repeat_within_ten_minutes_at_same_place_gets_earlier_receipt(session, chat, bound_student):
+    bound_student()
     chat.location(*GUIYANG)
     reply = chat.later(minutes=5).location(GUIYANG[0] + 0.0002, GUIYANG[1])
     assert "刚才已经签到过了" in reply and "上班签到成功：09:00" in reply
@@ -96,24 +82,16 @@ def test_repeat_within_ten_minutes_at_same_place_gets_earlier_receipt(session, c
     assert len(_checkins(session)) == 2  # past the window: recorded as 下班
 
 
-def test_evidence_of_accuracy_label_and_source_is_kept(session, chat):
-    _student(session)
+def test_evidence_of_accuracy_label_and_source_is_kept(session, chat, bound_student):
+    bound_student()
     chat.location(*GUIYANG, accuracy_m=25.0, label="贵阳市观山湖区金阳大道")
     (row,) = _checkins(session)
     assert (row.accuracy_m, row.label) == (25.0, "贵阳市观山湖区金阳大道")
 
 
-def test_wechat_location_event_is_stored_as_evidence_with_no_reply(session, chat_factory):
+def test_wechat_location_event_is_stored_as_evidence_with_no_reply(session, chat_factory, bind_as):
     student = make_student(session)
-    bind(
-        session,
-        person_kind="student",
-        person_id=student.id,
-        school_id=student.school_id,
-        channel="wechat",
-        external_id="openid-9",
-    )
-    session.commit()
+    bind_as(student, "student", "openid-9", channel="wechat")
     wx = chat_factory("openid-9", channel="wechat")
     assert wx.location(*GUIYANG, source="event", accuracy_m=30.0) == ""
     assert wx.last == []
@@ -122,27 +100,31 @@ def test_wechat_location_event_is_stored_as_evidence_with_no_reply(session, chat
     assert _checkins(session) == []
 
 
-def test_telegram_live_location_checks_in_once_and_keeps_updates_as_evidence(session, chat):
-    _student(session)
+def test_telegram_live_location_checks_in_once_and_keeps_updates_as_evidence(
+    session, chat, bound_student
+):
+    bound_student()
     assert "上班签到成功" in chat.location(*GUIYANG, source="live", live_period=3600)
     chat.later(minutes=30).location(*GUIYANG, source="live", live_period=3600)
     assert len(_checkins(session)) == 1
     assert len(session.exec(select(LocationSample)).all()) == 2
 
 
-def test_late_start_says_how_late(session, chat):
-    _student(session)
+def test_late_start_says_how_late(session, chat, bound_student):
+    bound_student()
     assert "比上班时间 09:00 晚了 20 分钟" in chat.later(minutes=20).location(*GUIYANG)
 
 
-def test_checkin_word_without_location_asks_for_the_location(session, chat):
-    _student(session)
+def test_checkin_word_without_location_asks_for_the_location(session, chat, bound_student):
+    bound_student()
     assert "请发送您的位置完成签到" in chat.send("签到")
     assert chat.last[0].ask_location
 
 
-def test_weekend_holiday_and_outside_the_placement_period_get_clear_answers(session, chat):
-    _student(session)
+def test_weekend_holiday_and_outside_the_placement_period_get_clear_answers(
+    session, chat, bound_student
+):
+    bound_student()
     saturday = datetime(2026, 3, 7, 9, 0, tzinfo=TZ)
     assert "不是您的实习工作日" in chat.location(*GUIYANG, at=saturday)
     labour_day = datetime(2026, 5, 1, 9, 0, tzinfo=TZ)
@@ -152,38 +134,25 @@ def test_weekend_holiday_and_outside_the_placement_period_get_clear_answers(sess
     assert _checkins(session) == []
 
 
-def test_placement_not_started_yet_is_explained(session, chat):
-    _student(session, start_date=date(2026, 4, 1))
+def test_placement_not_started_yet_is_explained(session, chat, bound_student):
+    bound_student(start_date=date(2026, 4, 1))
     assert "您的实习从 4月1日（周三） 开始" in chat.location(*GUIYANG)
     assert _checkins(session) == []
 
 
-def test_official_makeup_workday_on_a_saturday_counts(session, chat):
+def test_official_makeup_workday_on_a_saturday_counts(session, chat, bound_student):
     """2026-02-14 is a Saturday worked in lieu of the Spring Festival holiday (调休)."""
-    _student(session)
+    bound_student()
     assert "上班签到成功" in chat.location(*GUIYANG, at=datetime(2026, 2, 14, 9, tzinfo=TZ))
 
 
-def test_teacher_location_is_not_a_checkin(session, chat):
-    student = make_student(session)
-    bind(session, person_kind="teacher", person_id=student.teacher_id, school_id=1)
-    session.commit()
+def test_teacher_location_is_not_a_checkin(session, chat, bind_as):
+    bind_as(make_student(session), "teacher")
     assert "只适用于实习学生" in chat.location(*GUIYANG)
 
 
-def test_english_outside_fence_receipt(session, chat_factory):
-    student = make_student(session, shift_start=time(8, 30))
-    bind(
-        session,
-        person_kind="student",
-        person_id=student.id,
-        school_id=student.school_id,
-        channel="telegram",
-        external_id="55",
-        language="en",
-    )
-    session.commit()
-    tg = chat_factory("55", channel="telegram", language="en")
+def test_english_outside_fence_receipt(session, english_telegram):
+    _, tg = english_telegram("55", shift_start=time(8, 30))
     reply = tg.location(*FAR, datum="gcj02")
     assert "about 1.2 km from your workplace, outside the 500 m range" in reply
     assert "your teacher will see it" in reply and "30 min after your shift start" in reply

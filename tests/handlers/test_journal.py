@@ -11,7 +11,6 @@ from core.journals import journals_submitted_since
 from core.text import length
 from models import ConversationState, Journal, SchoolDay
 from models.db import make_engine
-from tests.factories import bind, make_student
 
 # 38 and 39 Chinese characters, as a student on a car-repair placement writes them.
 LINE = "今天在车间跟着师傅学习更换刹车片，先拆下轮胎再检查磨损情况，最后按规定力矩装回去。"
@@ -23,20 +22,13 @@ LINE_EN = (
 )
 
 
-def _student(session, **kw):
-    student = make_student(session, **kw)
-    bind(session, person_kind="student", person_id=student.id, school_id=student.school_id)
-    session.commit()
-    return student
-
-
 def _journals(session) -> list[Journal]:
     session.expire_all()
     return list(session.exec(select(Journal).order_by(Journal.id)).all())
 
 
-def test_weekly_journal_composed_over_several_messages_then_submitted(session, chat):
-    _student(session)
+def test_weekly_journal_composed_over_several_messages_then_submitted(session, chat, bound_student):
+    bound_student()
     # The placement began in the week of Monday 2026-01-26, so 2026-03-02 starts week 6.
     chat.dialog(
         [
@@ -54,15 +46,15 @@ def test_weekly_journal_composed_over_several_messages_then_submitted(session, c
     assert session.exec(select(ConversationState)).first() is None
 
 
-def test_a_long_enough_journal_in_one_message_is_submitted_at_once(session, chat):
-    _student(session)
+def test_a_long_enough_journal_in_one_message_is_submitted_at_once(session, chat, bound_student):
+    bound_student()
     reply = chat.send("日报 " + LINE + LINE2)
     assert "日报已提交（3月2日，共 " in reply and "编号 J1" in reply
     assert _journals(session)[0].period_start == date(2026, 3, 2)
 
 
-def test_a_short_journal_is_refused_with_the_characters_missing(session, chat):
-    _student(session)
+def test_a_short_journal_is_refused_with_the_characters_missing(session, chat, bound_student):
+    bound_student()
     chat.dialog(
         [
             ("周记 " + LINE, "还差 162 字"),
@@ -73,8 +65,8 @@ def test_a_short_journal_is_refused_with_the_characters_missing(session, chat):
     chat.dialog([(LINE2 * 5, "已达到字数要求"), ("提交", "周记已提交")])
 
 
-def test_cancel_drops_the_draft(session, chat):
-    _student(session)
+def test_cancel_drops_the_draft(session, chat, bound_student):
+    bound_student()
     chat.dialog(
         [
             ("月报", "开始写月报（至少 500 字）"),
@@ -86,16 +78,16 @@ def test_cancel_drops_the_draft(session, chat):
     assert _journals(session) == []
 
 
-def test_a_draft_times_out_after_the_configured_hours(session, chat):
-    _student(session)
+def test_a_draft_times_out_after_the_configured_hours(session, chat, bound_student):
+    bound_student()
     chat.dialog([("周记", "开始写周记"), (LINE * 6, "已达到字数要求")])
     chat.later(hours=24, minutes=1)
     assert "您现在没有正在写的日志" in chat.send("提交")
     assert _journals(session) == []
 
 
-def test_resubmitting_the_same_week_before_grading_replaces_it(session, chat):
-    _student(session)
+def test_resubmitting_the_same_week_before_grading_replaces_it(session, chat, bound_student):
+    bound_student()
     assert "周记已提交" in chat.send("周记 " + LINE * 6)
     chat.later(days=2)
     reply = chat.send("周记 " + LINE2 * 6)
@@ -105,15 +97,15 @@ def test_resubmitting_the_same_week_before_grading_replaces_it(session, chat):
     assert session.exec(select(SchoolDay)).one().journals == 1  # counted once per period
 
 
-def test_a_new_week_gives_a_new_weekly_journal(session, chat):
-    _student(session)
+def test_a_new_week_gives_a_new_weekly_journal(session, chat, bound_student):
+    bound_student()
     chat.send("周记 " + LINE * 6)
     assert "第 7 周" in chat.later(days=7).send("周记 " + LINE * 6)
     assert [j.period_start for j in _journals(session)] == [date(2026, 3, 2), date(2026, 3, 9)]
 
 
-def test_a_graded_journal_cannot_be_replaced(session, chat):
-    _student(session)
+def test_a_graded_journal_cannot_be_replaced(session, chat, bound_student):
+    bound_student()
     chat.send("周记 " + LINE * 6)
     row = _journals(session)[0]
     row.status, row.score = "graded", 88
@@ -124,43 +116,32 @@ def test_a_graded_journal_cannot_be_replaced(session, chat):
     assert LINE in _journals(session)[0].text
 
 
-def test_free_text_starts_a_journal_of_the_named_kind(session, chat):
-    _student(session)
+def test_free_text_starts_a_journal_of_the_named_kind(session, chat, bound_student):
+    bound_student()
     chat.dialog([("我要写日报", "开始写日报（至少 50 字）"), (LINE + LINE2, "已达到字数要求")])
     assert "日报已提交" in chat.send("提交")
 
 
-def test_the_journal_command_without_a_kind_asks_which_one(session, chat):
-    _student(session)
+def test_the_journal_command_without_a_kind_asks_which_one(session, chat, bound_student):
+    bound_student()
     assert "日报、周记、月报还是总结" in chat.send("", intent="journal")
     chat.dialog([("总结", "开始写总结（至少 1000 字）"), ("取消", "已取消")])
 
 
-def test_a_bare_command_word_inside_a_draft_is_not_added_to_it(session, chat):
-    _student(session)
+def test_a_bare_command_word_inside_a_draft_is_not_added_to_it(session, chat, bound_student):
+    bound_student()
     chat.dialog([("周记", "开始写周记"), (LINE, "已记录"), ("周记", "您正在写周记（已写 38 字）")])
 
 
-def test_summary_belongs_to_the_placement_start(session, chat):
-    _student(session)
+def test_summary_belongs_to_the_placement_start(session, chat, bound_student):
+    bound_student()
     reply = chat.send("总结 " + (LINE + LINE2) * 13)
     assert "总结已提交（实习总结" in reply
     assert _journals(session)[0].period_start == date(2026, 2, 1)
 
 
-def test_english_weekly_journal_for_telegram_users(session, chat_factory):
-    student = make_student(session)
-    bind(
-        session,
-        person_kind="student",
-        person_id=student.id,
-        school_id=student.school_id,
-        channel="telegram",
-        external_id="777",
-        language="en",
-    )
-    session.commit()
-    tg = chat_factory("777", channel="telegram", language="en")
+def test_english_weekly_journal_for_telegram_users(session, english_telegram):
+    _, tg = english_telegram("777")
     assert "starting your weekly journal (at least 200 words)" in tg.send(
         "weekly", intent="journal"
     )
@@ -171,8 +152,10 @@ def test_english_weekly_journal_for_telegram_users(session, chat_factory):
     assert "Your weekly journal is submitted (week 6, 204 words), no. J1" in reply
 
 
-def test_a_draft_survives_a_restart_in_the_middle(session, settings, engine, chat, now):
-    _student(session)
+def test_a_draft_survives_a_restart_in_the_middle(
+    session, settings, engine, chat, now, bound_student
+):
+    bound_student()
     chat.dialog([("周记", "开始写周记"), (LINE * 3, "还差 86 字")])
     # A new process: a fresh engine and dispatcher, nothing carried over in memory.
     engine.dispose()
@@ -186,8 +169,8 @@ def test_a_draft_survives_a_restart_in_the_middle(session, settings, engine, cha
         assert check.exec(select(Journal)).one().char_count == length(LINE * 3 + LINE2 * 3)
 
 
-def test_journals_submitted_since_lists_a_teachers_new_journals(session, chat, now):
-    student = _student(session)
+def test_journals_submitted_since_lists_a_teachers_new_journals(session, chat, now, bound_student):
+    student = bound_student()
     chat.send("日报 " + LINE + LINE2)
     rows = journals_submitted_since(session, teacher_id=student.teacher_id, since=now)
     assert [(j.kind, s.name) for j, s in rows] == [("daily", "张三")]
@@ -197,8 +180,8 @@ def test_journals_submitted_since_lists_a_teachers_new_journals(session, chat, n
     assert later == []
 
 
-def test_starting_another_kind_keeps_the_open_draft(session, chat):
-    _student(session)
+def test_starting_another_kind_keeps_the_open_draft(session, chat, bound_student):
+    bound_student()
     chat.dialog(
         [
             ("周记", "开始写周记"),

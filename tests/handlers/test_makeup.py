@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from handlers.makeup import parse_day
 from models import CheckIn, MakeupRequest, OutboxMessage
-from tests.factories import GUIYANG, bind, make_student
+from tests.factories import GUIYANG, make_student
 
 TODAY = date(2026, 3, 4)  # a Wednesday
 
@@ -38,17 +38,9 @@ def test_unreadable_makeup_dates_are_none(text):
 
 
 @pytest.fixture
-def people(session, chat_factory):
-    student = make_student(session)
-    bind(session, person_kind="student", person_id=student.id, school_id=student.school_id)
-    bind(
-        session,
-        person_kind="teacher",
-        person_id=student.teacher_id,
-        school_id=student.school_id,
-        external_id="t1",
-    )
-    session.commit()
+def people(bound_student, bind_as, chat_factory):
+    student = bound_student()
+    bind_as(student, "teacher", "t1")
     me, teacher = chat_factory("u1"), chat_factory("t1")
     me.later(days=2)  # Wednesday 2026-03-04
     teacher.later(days=2)
@@ -113,36 +105,18 @@ def test_bare_makeup_asks_for_date_and_reason_then_files_it(session, people):
     me.dialog([("补卡", "请发送补卡日期和理由"), ("取消", "已取消")])
 
 
-def test_teacher_cannot_decide_other_teachers_requests(session, people, chat_factory):
+def test_teacher_cannot_decide_other_teachers_requests(session, people, chat_factory, bind_as):
     _, me, _ = people
     me.send("补卡 昨天 忘了")
-    other = make_student(session, student_no="S900", teacher_phone="13800000999")
-    bind(
-        session,
-        person_kind="teacher",
-        person_id=other.teacher_id,
-        school_id=other.school_id,
-        external_id="t2",
-    )
-    session.commit()
+    bind_as(make_student(session, student_no="S900", teacher_phone="13800000999"), "teacher", "t2")
     stranger = chat_factory("t2")
     assert "找不到编号为 1 的补卡申请" in stranger.send("批准补卡 1")
     assert "没有待审批" in stranger.send("补卡")
 
 
-def test_english_makeup_over_telegram(session, chat_factory):
-    student = make_student(session)
-    bind(
-        session,
-        person_kind="student",
-        person_id=student.id,
-        school_id=student.school_id,
-        channel="telegram",
-        external_id="9",
-        language="en",
-    )
-    session.commit()
-    tg = chat_factory("9", channel="telegram", language="en").later(days=1)
+def test_english_makeup_over_telegram(session, english_telegram):
+    _, tg = english_telegram("9")
+    tg.later(days=1)
     assert "Send the date and the reason" in tg.send("", intent="makeup")
     assert "Make-up request no. 1 sent: Mon 2 Mar, reason: phone died" in tg.send(
         "2026-03-02 phone died"

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlmodel import select
-
-from models import Guardianship, Journal, Ticket
-from tests.factories import GUIYANG, bind, make_student
-
-
-def _setup(session):
-    student = make_student(session)
-    bind(session, person_kind="student", person_id=student.id, school_id=student.school_id)
-    session.commit()
-    return student
+from models import Journal, Ticket
+from tests.factories import GUIYANG, make_student
 
 
 def test_student_status_shows_identity_placement_today_week_journal_and_tickets(
-    session, chat_factory
+    session, chat_factory, bound_student
 ):
-    student = _setup(session)
+    student = bound_student()
     me = chat_factory("u1").later(days=2)  # Wednesday
     me.location(*GUIYANG, at=me.now - timedelta(days=2))  # Monday
     me.location(*GUIYANG)  # today
@@ -54,34 +45,17 @@ def test_student_status_shows_identity_placement_today_week_journal_and_tickets(
     assert "本周出勤：2/3 天" in me.send("我的")
 
 
-def test_student_status_in_english(session, chat_factory):
-    student = make_student(session)
-    bind(
-        session,
-        person_kind="student",
-        person_id=student.id,
-        school_id=student.school_id,
-        channel="telegram",
-        external_id="8",
-        language="en",
-    )
-    session.commit()
-    reply = chat_factory("8", channel="telegram", language="en").send("", intent="status")
+def test_student_status_in_english(session, english_telegram):
+    _, tg = english_telegram("8")
+    reply = tg.send("", intent="status")
     assert "Today: no check-in yet." in reply and "This week: present 0 of 1 workdays" in reply
     assert "shift 09:00–18:00, Mon–Fri" in reply
 
 
-def test_parent_sees_days_present_and_times_but_no_coordinates_or_distances(session, chat_factory):
-    student = _setup(session)
-    parent_id = session.exec(select(Guardianship.parent_id)).one()
-    bind(
-        session,
-        person_kind="parent",
-        person_id=parent_id,
-        school_id=student.school_id,
-        external_id="p1",
-    )
-    session.commit()
+def test_parent_sees_days_present_and_times_but_no_coordinates_or_distances(
+    session, chat_factory, bound_student, bind_as
+):
+    bind_as(bound_student(), "parent", "p1")
     me = chat_factory("u1").later(days=2)
     me.location(GUIYANG[0] + 0.02, GUIYANG[1], at=me.now - timedelta(days=2))  # outside
     reply = chat_factory("p1").later(days=2).send("状态")
@@ -92,8 +66,6 @@ def test_parent_sees_days_present_and_times_but_no_coordinates_or_distances(sess
         assert secret not in reply
 
 
-def test_teacher_status_counts_own_students(session, chat):
-    student = make_student(session)
-    bind(session, person_kind="teacher", person_id=student.teacher_id, school_id=1)
-    session.commit()
+def test_teacher_status_counts_own_students(session, chat, bind_as):
+    bind_as(make_student(session), "teacher")
     assert "名下学生 1 人" in chat.send("状态")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 20:31:07.789246
+Create Date: 2026-11-28 22:15:47.671168
 """
 
 from collections.abc import Sequence
@@ -76,6 +76,14 @@ def upgrade() -> None:
         sa.Column("expires_at", models.types.AwareDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("channel", "external_id"),
+    )
+    op.create_table(
+        "dashboard_snapshots",
+        sa.Column("scope", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("computed_at", models.types.AwareDateTime(timezone=True), nullable=False),
+        sa.Column("figures", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("scope"),
     )
     op.create_table(
         "inbound_seen",
@@ -739,6 +747,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_inbound_seen_at"))
 
     op.drop_table("inbound_seen")
+    op.drop_table("dashboard_snapshots")
     op.drop_table("conversation_states")
     op.drop_table("companies")
     with op.batch_alter_table("case_notes", schema=None) as batch_op:
