@@ -10,10 +10,15 @@ from sqlmodel import Session
 
 from core.notices import format_day
 from core.settings import Settings
-from models import ChannelAccount, Journal, Placement, SchoolClass, Student
+from models import Journal, Placement, SchoolClass, Student
 from scheduler.days import daily_moment_due, day_end, weekly_moment_due
 from scheduler.fanout import Message, chunks, enqueue_all
-from scheduler.outbox_sql import insert_select, key_expr, row_columns
+from scheduler.outbox_sql import (
+    insert_select,
+    key_expr,
+    placements_with_student_chats,
+    row_columns,
+)
 
 MAX_LINES = 30
 KIND_NAMES = {"daily": "日报", "weekly": "周记", "monthly": "月报", "summary": "总结"}
@@ -52,20 +57,10 @@ def sweep_journal_reminders(session: Session, settings: Settings, now: datetime)
         now=now,
         expires_at=day_end(sunday, settings),
     )
-    stmt = (
-        select(*columns)
-        .select_from(Placement)
-        .join(
-            ChannelAccount,
-            (ChannelAccount.person_kind == "student")
-            & (ChannelAccount.person_id == Placement.student_id)
-            & ChannelAccount.active.is_(True),
-        )
-        .where(
-            Placement.start_date <= today,
-            Placement.end_date >= monday,
-            _no_weekly_journal(monday),
-        )
+    stmt = placements_with_student_chats(*columns).where(
+        Placement.start_date <= today,
+        Placement.end_date >= monday,
+        _no_weekly_journal(monday),
     )
     return insert_select(session, stmt)
 

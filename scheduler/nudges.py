@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists
 from sqlmodel import Session
 
 from core.settings import Settings
-from models import ChannelAccount, CheckIn, Placement
+from models import CheckIn, Placement
 from scheduler.days import active_on, day_end, due_windows, workday_clause
-from scheduler.outbox_sql import insert_select, key_expr, row_columns
+from scheduler.outbox_sql import (
+    insert_select,
+    key_expr,
+    placements_with_student_chats,
+    row_columns,
+)
 
 KIND = "nudge"
 
@@ -35,24 +40,12 @@ def sweep_nudges(session: Session, settings: Settings, now: datetime) -> int:
             expires_at=expires_at,
         )
         # The anti-join: active placements working today, minus students with a check-in today.
-        stmt = (
-            select(*columns)
-            .select_from(Placement)
-            .join(
-                ChannelAccount,
-                (ChannelAccount.person_kind == "student")
-                & (ChannelAccount.person_id == Placement.student_id)
-                & ChannelAccount.active.is_(True),
-            )
-            .where(
-                active_on(window.day),
-                workday_clause(window.day, settings),
-                Placement.shift_start >= window.lo,
-                Placement.shift_start <= window.hi,
-                ~exists().where(
-                    CheckIn.student_id == Placement.student_id, CheckIn.day == window.day
-                ),
-            )
+        stmt = placements_with_student_chats(*columns).where(
+            active_on(window.day),
+            workday_clause(window.day, settings),
+            Placement.shift_start >= window.lo,
+            Placement.shift_start <= window.hi,
+            ~exists().where(CheckIn.student_id == Placement.student_id, CheckIn.day == window.day),
         )
         queued += insert_select(session, stmt)
     return queued

@@ -5,13 +5,24 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import Boolean, Date, Integer, Select, String, cast, func, literal, literal_column
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Integer,
+    Select,
+    String,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.types import JSON
 from sqlmodel import Session
 
-from models import ChannelAccount, OutboxMessage
+from models import ChannelAccount, OutboxMessage, Placement
 from models.types import AwareDateTime
 
 # The columns a sweep's SELECT must produce, in this order.
@@ -140,3 +151,17 @@ def joined(session: Session, expr, order_by, sep: str = "\n"):
 def text_order(session: Session, column):
     """Sort text by code point, as Python does, whatever the database's collation."""
     return column.collate("C") if _is_pg(session) else column
+
+
+def placements_with_student_chats(*columns):
+    """SELECT columns FROM placements joined to each student's active chat accounts."""
+    return (
+        select(*columns)
+        .select_from(Placement)
+        .join(
+            ChannelAccount,
+            (ChannelAccount.person_kind == "student")
+            & (ChannelAccount.person_id == Placement.student_id)
+            & ChannelAccount.active.is_(True),
+        )
+    )
