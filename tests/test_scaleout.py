@@ -323,8 +323,11 @@ def test_two_web_processes_and_two_workers_lose_and_duplicate_nothing(pg_schema_
             ).all()
             unsent = conn.execute(
                 select(
-                    OutboxMessage.kind, OutboxMessage.status, OutboxMessage.attempts,
-                    OutboxMessage.next_attempt_at, OutboxMessage.last_error,
+                    OutboxMessage.kind,
+                    OutboxMessage.status,
+                    OutboxMessage.attempts,
+                    OutboxMessage.next_attempt_at,
+                    OutboxMessage.last_error,
                 ).where(OutboxMessage.status != "sent")
             ).all()
     finally:
