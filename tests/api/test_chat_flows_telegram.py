@@ -7,9 +7,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import respx
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from core.geo import gcj02_to_wgs84
 from tests.factories import GUIYANG
 from tests.handlers.grammar_table import LOCATION, assert_recorded, play, school_with_codes
@@ -18,14 +16,6 @@ SECRET = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
 API = "https://api.telegram.org/bot123456:TEST-TOKEN"
 USERS = {"student": 5123456789, "teacher": 6234567890}
 LANGUAGE_CODES = {"zh": "zh-hans", "en": "en-GB"}
-
-
-@pytest.fixture
-def client(settings, engine, now):
-    app = create_app(settings, engine=engine)
-    app.state.clock = lambda: now
-    with TestClient(app) as client:
-        yield client
 
 
 @pytest.fixture

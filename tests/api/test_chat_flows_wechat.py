@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from wechat_craft import craft, fixture, open_reply
 
-from api.app import create_app
 from models import LocationSample
 from tests.factories import GUIYANG
 from tests.handlers.grammar_table import LOCATION, assert_recorded, play, school_with_codes
@@ -18,9 +17,7 @@ OPENIDS = {"student": "oStudent0000000000000000001", "teacher": "oTeacher0000000
 
 
 @pytest.fixture
-def client(settings, engine, now):
-    app = create_app(settings, engine=engine)
-    app.state.clock = lambda: now
+def client(app):
     app.state.wechat.budget_s = 30  # the first message may load jieba's dictionary
     with TestClient(app) as client:
         yield client

@@ -60,19 +60,6 @@ def tg():
 
 
 @pytest.fixture
-def app(settings, engine, now):
-    app = create_app(settings, engine=engine)
-    app.state.clock = lambda: now
-    return app
-
-
-@pytest.fixture
-def client(app):
-    with TestClient(app) as client:
-        yield client
-
-
-@pytest.fixture
 def seen(app) -> list[Inbound]:
     calls: list[Inbound] = []
 

@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from wechat_craft import craft, fixture
 
-from api.app import create_app
 from bot.types import Reply
 from models import InboundSeen
 
@@ -20,9 +19,7 @@ def calls():
 
 
 @pytest.fixture
-def client(settings, engine, now, calls):
-    app = create_app(settings, engine=engine)
-    app.state.clock = lambda: now
+def client(app, calls):
     app.state.wechat.dispatch = lambda inbound: calls.append(inbound) or [Reply("好的")]
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client

@@ -19,19 +19,6 @@ from models import ChannelAccount, InboundSeen, OutboxMessage
 
 
 @pytest.fixture
-def app(settings, engine, now):
-    app = create_app(settings, engine=engine)
-    app.state.clock = lambda: now
-    return app
-
-
-@pytest.fixture
-def client(app):
-    with TestClient(app) as client:
-        yield client
-
-
-@pytest.fixture
 def seen(app) -> list[Inbound]:
     """Swap in a recording dispatcher that answers with the text it got."""
     calls: list[Inbound] = []
