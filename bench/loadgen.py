@@ -1,8 +1,9 @@
 """A separate-process HTTP/1.1 load generator: N keep-alive connections, prebuilt requests.
 
 Run as `python -m bench.loadgen <requests.json> <host> <port> <connections> <max_seconds>`;
-prints one JSON line: sent, ok (200), errors, seconds, rps, p50_ms, p99_ms, statuses.
-Every request is sent at most once (bounded in count and in time).
+prints one JSON line: sent, ok (200), errors, seconds, rps, p50_ms, p99_ms, statuses and
+"client": "python". Every request is sent at most once (bounded in count and in time).
+bench.wrk prints the same line with "client": "wrk"; bench.webhook uses wrk when installed.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ async def run(requests: list[bytes], host: str, port: int, connections: int, max
         "rps": round(len(latencies) / seconds, 1) if seconds else 0.0,
         "p50_ms": pct(0.50) if latencies else None,
         "p99_ms": pct(0.99) if latencies else None,
+        "client": "python",
     }
 
 

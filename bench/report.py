@@ -47,6 +47,7 @@ def _get(data: dict, path: str):
 ROWS = (
     ("seed: check-ins generated", "seed.counts.checkins", "", None, ""),
     ("seed: load time", "seed.total_seconds", "s", None, ""),
+    ("/wechat load generator", "webhook.real.client", "", None, ""),  # wrk or python
     ("/wechat bare FastAPI", "webhook.bare.rps", "req/s", None, ""),
     ("/wechat real", "webhook.real.rps", "req/s", None, ""),
     ("/wechat real/bare", "webhook.ratio", "x",
@@ -59,6 +60,8 @@ ROWS = (
     ("nudge sweep", "sweeps.nudges.seconds", "s", lambda v, db: v < 5, "<5 s"),
     ("nudge outbox rows", "sweeps.nudges.outbox_rows", "", None, ""),
     ("digest + escalation sweep", "sweeps.escalations.seconds", "s", lambda v, db: v < 5, "<5 s"),
+    ("  the same, first day (no alert history)", "sweeps.escalations_first_day.seconds", "s",
+     None, ""),
     ("escalation outbox rows", "sweeps.escalations.outbox_rows", "", None, ""),
     ("dashboard overview (province)", "dashboard.overview_province.median_ms", "ms",
      lambda v, db: v < 200, "<200 ms"),

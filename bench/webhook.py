@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select, text
 
+from bench import wrk
 from bench.load import copy_rows, fix_sequences
 from bench.server import ROOT, uvicorn_server
 from models import ChannelAccount, CheckIn, Placement, Student
@@ -150,7 +151,10 @@ def build_requests(student_ids: list[int], host: str) -> list[str]:
 
 
 def _load(base: str, requests: list[str], connections: int, max_s: float) -> dict:
+    """wrk when installed (bench.wrk), else the Python client in its own process."""
     host, port = base.removeprefix("http://").split(":")
+    if wrk.wanted():
+        return wrk.run(requests, host, int(port), connections, max_s)
     with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8") as fh:
         json.dump(requests, fh, ensure_ascii=False)
         fh.flush()

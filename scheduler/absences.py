@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
     Integer,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Time,
     case,
     exists,
+    false,
     func,
     insert,
     select,
@@ -37,6 +39,7 @@ from scheduler.days import ALL_WEEKDAYS, Window, active_on, workday_clause
 LOOKBACK_DAYS = 62
 NEVER = "暂无"
 MASKS = range(1 << 7)  # every combination of the seven weekday bits
+SWEEP_WORK_MEM = "256MB"  # per sort or hash, for this one transaction
 
 _meta = MetaData()
 ABSENTEES = Table(
@@ -50,6 +53,9 @@ ABSENTEES = Table(
     Column("shift_start", Time),
     Column("last_day", Date),  # the last day with a check-in before the window's day
     Column("streak", Integer),  # consecutive workdays without a check-in, the day included
+    # Set by the escalation sweep: the streak is due for a parent / school alert it has not had.
+    Column("fresh_missing", Boolean, server_default=false(), nullable=False),
+    Column("fresh_lost", Boolean, server_default=false(), nullable=False),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
@@ -72,6 +78,7 @@ LABELS = Table(
     postgresql_on_commit="DROP",
 )
 TEMP_TABLES = (ABSENTEES, SUMS, LABELS)
+ABSENTEE_FACTS = [c.name for c in ABSENTEES.c if not c.name.startswith("fresh_")]
 
 
 def drop_temp_tables(session: Session) -> None:
@@ -80,26 +87,35 @@ def drop_temp_tables(session: Session) -> None:
         session.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
 
 
+def analyze_temp(session: Session, *tables: Table) -> None:
+    """Give PostgreSQL's planner statistics for temp tables (autovacuum never sees them);
+    without them it plans nested loops over what it guesses is one row."""
+    if session.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            session.execute(text(f"ANALYZE {table.name}"))
+
+
 def materialize_absentees(session: Session, settings: Settings, window: Window) -> int:
     """Fill tmp_absentees (and its helpers) for `window`; returns how many students are missing."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        # JIT compiling these one-off statements costs more than it saves.
+        # JIT compiling these one-off statements costs more than it saves; the sorts and
+        # hashes over a province's placements fit in memory instead of spilling to disk.
         session.execute(text("SET LOCAL jit = off"))
+        session.execute(text(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'"))
     drop_temp_tables(session)
     for table in TEMP_TABLES:
         table.create(conn)
     day = window.day
     _fill_sums(session, settings, day - timedelta(days=LOOKBACK_DAYS), day)
     session.execute(
-        insert(ABSENTEES).from_select(list(ABSENTEES.c.keys()), _absentees(day, window, settings))
+        insert(ABSENTEES).from_select(ABSENTEE_FACTS, _absentees(day, window, settings))
     )
-    if conn.dialect.name == "postgresql":
-        session.execute(text(f"ANALYZE {ABSENTEES.name}"))  # temp tables have no statistics
     last_days = session.scalars(select(ABSENTEES.c.last_day).distinct()).all()
     labels = [{"day": d, "label": format_day(d)} for d in last_days if d is not None]
     if labels:
         session.execute(insert(LABELS), labels)
+    analyze_temp(session, ABSENTEES, LABELS)
     return int(session.execute(select(func.count()).select_from(ABSENTEES)).scalar() or 0)
 
 

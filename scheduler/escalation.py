@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Date, String, case, cast, exists, func, literal, or_, select
+from sqlalchemy import Date, String, case, cast, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -20,6 +20,7 @@ from models import Alert, ChannelAccount, ConsoleUser, Guardianship, School, Tea
 from models.types import AwareDateTime
 from scheduler.absences import (
     ABSENTEES,
+    analyze_temp,
     drop_temp_tables,
     last_label,
     materialize_absentees,
@@ -66,8 +67,8 @@ def sweep_escalations(session: Session, settings: Settings, now: datetime) -> di
         if not materialize_absentees(session, settings, window):
             continue
         day = window.day
-        missing = _fresh("missing", cfg.parent_after_days, day)
-        lost = _fresh("lost_contact", cfg.school_after_days, day)
+        _mark_fresh(session, cfg.parent_after_days, cfg.school_after_days, day)
+        missing, lost = A.fresh_missing.is_(True), A.fresh_lost.is_(True)
         counts["alerts"] += _raise_alerts(session, "missing", missing, day, now)
         counts["alerts"] += _raise_alerts(session, "lost_contact", lost, day, now)
         counts["queued"] += _parent_alerts(session, settings, missing, day, now)
@@ -79,16 +80,31 @@ def sweep_escalations(session: Session, settings: Settings, now: datetime) -> di
     return dict(counts)
 
 
-def _fresh(kind: str, after_days: int, day: date):
-    """Streaks reaching `after_days` with no `kind` alert yet in this spell of silence."""
-    # An alert after the last check-in (other than today's) belongs to this same spell.
-    earlier = exists().where(
-        Alert.kind == kind,
-        Alert.student_id == A.student_id,
-        Alert.day != day,
-        or_(A.last_day.is_(None), Alert.day > A.last_day),
+def _mark_fresh(session: Session, parent_after: int, school_after: int, day: date) -> None:
+    """Flag streaks reaching each threshold with no such alert yet in this spell of silence.
+
+    Decided once, before today's alerts are raised: every later statement reads the flags
+    instead of probing the alerts table, whose planner statistics go stale as the sweep fills it.
+    """
+
+    def earlier(kind: str):
+        # An alert after the last check-in (other than today's) belongs to this same spell.
+        return exists().where(
+            Alert.kind == kind,
+            Alert.student_id == A.student_id,
+            Alert.day != day,
+            or_(A.last_day.is_(None), Alert.day > A.last_day),
+        )
+
+    session.execute(
+        update(ABSENTEES)
+        .where(A.streak >= min(parent_after, school_after))
+        .values(
+            fresh_missing=(A.streak >= parent_after) & ~earlier("missing"),
+            fresh_lost=(A.streak >= school_after) & ~earlier("lost_contact"),
+        )
     )
-    return (A.streak >= after_days) & ~earlier
+    analyze_temp(session, ABSENTEES)  # the statements that follow filter on these flags
 
 
 def _raise_alerts(session: Session, kind: str, fresh, day: date, now: datetime) -> int:
