@@ -3,10 +3,14 @@
 Claiming is one UPDATE ... RETURNING: on PostgreSQL its subquery takes the rows
 `FOR UPDATE SKIP LOCKED`, so several senders share the work; on SQLite the single statement is
 the single writer. A claimed row is 'sending' with next_attempt_at = the end of its lease.
+A pass first expires stale rows and releases rows whose lease ran out, then claims batch after
+batch: the next batch is claimed while this one is sent, and a batch's outcomes are marked in
+one transaction while the next is sent.
 
 Crash between send and mark: neither WeChat nor Telegram accepts an idempotency key, so a row
 whose lease ran out while 'sending' is sent again (at-least-once). The lease is kept short and
-each batch is marked as soon as its concurrent sends return, to keep that window small.
+each batch is marked as soon as its concurrent sends return, to keep that window small; a pass
+that fails also leaves the batch it had claimed ahead to its lease.
 """
 
 from __future__ import annotations
@@ -18,27 +22,38 @@ import re
 import time as _time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
-from anyio import to_thread
-from sqlalchemy import bindparam, or_, select, update
+from anyio import CapacityLimiter, to_thread
+from sqlalchemy import String, any_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot import keepalive
 from bot.senders import Outgoing, Sender, SendError, build_senders
 from core import notices
 from core.settings import Settings
 from models import ChannelAccount, OutboxMessage
 from models.types import utcnow
 
-__all__ = ["OutboxSender", "TokenBucket", "build_senders", "deliver_due"]
+__all__ = ["OutboxSender", "TokenBucket", "build_senders", "deliver_due", "http_client"]
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 HTTP_TIMEOUT = httpx.Timeout(10.0)
 LIVE = ("pending", "sending")
-CONCURRENCY = 16  # requests in flight per sender process; the token buckets still apply
+# Requests in flight per sender process (the token buckets still apply): 32 carry about
+# 1,000 messages/s at 30 ms per request to the WeChat and Telegram APIs, rate limit raised.
+CONCURRENCY = 32
+TABLE = OutboxMessage.__table__
+
+
+def http_client() -> httpx.AsyncClient:
+    """The client a sender process pushes with: kept-alive connections, one per send in flight."""
+    return keepalive.http_client(timeout=HTTP_TIMEOUT, max_connections=CONCURRENCY)
 
 
 class TokenBucket:
@@ -81,100 +96,118 @@ def _safe(exc: BaseException) -> str:
     return re.sub(r"bot\d+:[\w-]+", "bot***", text)[:500]
 
 
-def claim_due(engine: Engine, *, now: datetime, limit: int) -> list[OutboxMessage]:
-    """Expire stale rows and claim up to `limit` due ones (or ones whose lease ran out)."""
-    with Session(engine, expire_on_commit=False) as session:
-        session.execute(
-            update(OutboxMessage)
+def release_stale(engine: Engine, *, now: datetime) -> None:
+    """Expire rows past their expiry; put rows whose lease ran out back to pending.
+
+    Once per pass rather than in every claim, and it lets a claim read a single status, which
+    the (status, next_attempt_at) index hands over in order.
+    """
+    with engine.begin() as conn:
+        conn.execute(
+            update(TABLE)
             .where(
-                OutboxMessage.status.in_(LIVE),
-                OutboxMessage.expires_at.is_not(None),
-                OutboxMessage.expires_at <= now,
+                TABLE.c.status.in_(LIVE),
+                TABLE.c.expires_at.is_not(None),
+                TABLE.c.expires_at <= now,
             )
             .values(status="expired", last_error="expired before it could be sent")
         )
-        due = (
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status.in_(LIVE),
-                OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > now),
-            )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(limit)
+        conn.execute(
+            update(TABLE)
+            .where(TABLE.c.status == "sending", TABLE.c.next_attempt_at <= now)
+            .values(status="pending")
         )
-        if session.get_bind().dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        rows = session.scalars(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(due.scalar_subquery()))
-            .values(
-                status="sending", next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1
-            )
-            .returning(OutboxMessage),
-            execution_options={"synchronize_session": False},
-        ).all()
-        session.commit()
-        return list(rows)
 
 
-def _finish(session: Session, row: OutboxMessage, now: datetime, **values) -> bool:
-    """Update a claimed row only if it is still ours (same lease): marks happen once."""
-    result = session.execute(
-        update(OutboxMessage)
+def _claim(conn, *, now: datetime, limit: int) -> list:
+    # One status, ordered by the index's second column: the scan stops after `limit` rows
+    # instead of sorting everything due (ties come in index order, oldest first).
+    due = (
+        select(TABLE.c.id)
         .where(
-            OutboxMessage.id == row.id,
-            OutboxMessage.status == "sending",
-            OutboxMessage.next_attempt_at == now + LEASE,
+            TABLE.c.status == "pending",
+            TABLE.c.next_attempt_at <= now,
+            or_(TABLE.c.expires_at.is_(None), TABLE.c.expires_at > now),
         )
-        .values(**values)
+        .order_by(TABLE.c.next_attempt_at)
+        .limit(limit)
     )
-    return result.rowcount == 1
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claim = (
+        update(TABLE)
+        .where(TABLE.c.id.in_(due.scalar_subquery()))
+        .values(status="sending", next_attempt_at=now + LEASE, attempts=TABLE.c.attempts + 1)
+        .returning(*TABLE.c)
+    )
+    return list(conn.execute(claim))
 
 
-def _last_inbound(session: Session, rows: list[OutboxMessage]) -> dict[tuple[str, str], object]:
-    """When each addressee last wrote to us (WeChat's 48-hour window), in one query per channel."""
-    out: dict[tuple[str, str], object] = {}
+def claim_due(engine: Engine, *, now: datetime, limit: int) -> list:
+    """Claim up to `limit` pending rows that are due: plain rows, no ORM objects."""
+    with engine.begin() as conn:
+        return _claim(conn, now=now, limit=limit)
+
+
+def _last_inbound(conn, rows: list) -> dict[tuple[str, str], object]:
+    """When each addressee last wrote to us (WeChat's 48-hour window), one query per channel.
+
+    On PostgreSQL the ids go as one array parameter: a prepared plan, where an IN list of a
+    new length would be planned afresh.
+    """
     by_channel: dict[str, set[str]] = {}
     for row in rows:
         by_channel.setdefault(row.channel, set()).add(row.to_external_id)
+    accounts = ChannelAccount.__table__.c
+    postgres = conn.dialect.name == "postgresql"
+    out: dict[tuple[str, str], object] = {}
     for channel, ids in by_channel.items():
-        out.update(
-            ((channel, ext), at)
-            for ext, at in session.execute(
-                select(ChannelAccount.external_id, ChannelAccount.last_inbound_at).where(
-                    ChannelAccount.channel == channel, ChannelAccount.external_id.in_(ids)
-                )
-            )
+        if postgres:
+            match = accounts.external_id == any_(bindparam("ids", list(ids), type_=ARRAY(String)))
+        else:
+            match = accounts.external_id.in_(ids)
+        query = select(accounts.external_id, accounts.last_inbound_at).where(
+            accounts.channel == channel, match
         )
+        out.update(((channel, ext), at) for ext, at in conn.execute(query))
     return out
 
 
-def prepare(engine: Engine, settings: Settings, rows: list[OutboxMessage], now: datetime):
-    """Hold back quiet-hour rows, drop ones no longer true, render the rest."""
+def prepare(session: Session, settings: Settings, rows: list, now: datetime):
+    """(ready to send, outcomes of the rest): quiet-hour rows held, stale ones dropped."""
     ready: list[Outgoing] = []
+    held: list[tuple[int, dict]] = []
     quiet_end = in_quiet_hours(settings, now)
-    with Session(engine, expire_on_commit=False) as session:
-        last_inbound = _last_inbound(session, rows)
-        for row in rows:
-            if row.quiet_hours and quiet_end is not None:
-                # Waiting does not count as an attempt; expiry is checked again when it ends.
-                _finish(
-                    session, row, now, status="pending", next_attempt_at=quiet_end,
-                    attempts=row.attempts - 1,
-                )  # fmt: skip
-                continue
-            if not notices.still_relevant(session, row, now):
-                _finish(session, row, now, status="expired", last_error="no longer relevant")
-                continue
-            text = notices.render(session, row)
-            if not text:
-                _finish(session, row, now, status="failed", last_error="nothing to send")
-                continue
-            inbound = last_inbound.get((row.channel, row.to_external_id))
-            ready.append(Outgoing(row.id, row.channel, row.to_external_id, text, row.kind, inbound))
+    last_inbound = _last_inbound(session.connection(), rows)
+    for row in rows:
+        if row.quiet_hours and quiet_end is not None:
+            # Waiting does not count as an attempt; expiry is checked again when it ends.
+            values = dict(status="pending", next_attempt_at=quiet_end, attempts=row.attempts - 1)
+            held.append((row.id, values))
+            continue
+        if not notices.still_relevant(session, row, now):
+            held.append((row.id, dict(status="expired", last_error="no longer relevant")))
+            continue
+        text = notices.render(session, row)
+        if not text:
+            held.append((row.id, dict(status="failed", last_error="nothing to send")))
+            continue
+        inbound = last_inbound.get((row.channel, row.to_external_id))
+        ready.append(Outgoing(row.id, row.channel, row.to_external_id, text, row.kind, inbound))
+    return ready, held
+
+
+def claim_batch(engine: Engine, settings: Settings, *, now: datetime, limit: int):
+    """(claimed rows, ready messages): claim, render and record the held ones in one session."""
+    with Session(engine) as session:
+        rows = _claim(session.connection(), now=now, limit=limit)
         session.commit()
-    return ready
+        if not rows:
+            return rows, []
+        ready, held = prepare(session, settings, rows, now)
+        _mark(session.connection(), now, held)
+        session.commit()
+    return rows, ready
 
 
 def outcome(settings, row, now, *, upstream_id=None, error=None, jitter=0.0) -> dict:
@@ -194,50 +227,87 @@ def outcome(settings, row, now, *, upstream_id=None, error=None, jitter=0.0) -> 
     )
 
 
-def mark(engine, settings, row, now, *, upstream_id=None, error=None, jitter=0.0) -> str:
-    """Record a send's outcome on its row; returns the new status."""
-    values = outcome(settings, row, now, upstream_id=upstream_id, error=error, jitter=jitter)
-    mark_many(engine, now, [(row.id, values)])
-    return values["status"]
+def _mark(conn, now: datetime, outcomes: list[tuple[int, dict]]) -> int:
+    """One statement per shape of outcome; only rows still ours (same lease) change."""
+    shapes: dict[tuple[str, ...], list[tuple]] = {}
+    for row_id, values in outcomes:
+        columns = tuple(sorted(values))
+        shapes.setdefault(columns, []).append((row_id, *(values[c] for c in columns)))
+    mark = _mark_unnest if conn.dialect.name == "postgresql" else _mark_executemany
+    return sum(mark(conn, now, columns, rows) for columns, rows in shapes.items())
+
+
+def _still_ours(now: datetime, id_column):
+    """The rows this pass claimed: a row whose lease was taken over is not marked twice."""
+    return (
+        TABLE.c.id == id_column,
+        TABLE.c.status == "sending",
+        TABLE.c.next_attempt_at == now + LEASE,
+    )
+
+
+def _mark_executemany(conn, now: datetime, columns: tuple[str, ...], rows: list[tuple]) -> int:
+    params = [dict(zip(("b_id", *columns), row, strict=True)) for row in rows]
+    stmt = (
+        update(TABLE)
+        .where(*_still_ours(now, bindparam("b_id")))
+        .values({c: bindparam(c) for c in columns})
+    )
+    return max(conn.execute(stmt, params).rowcount or 0, 0)
+
+
+def _mark_unnest(conn, now: datetime, columns: tuple[str, ...], rows: list[tuple]) -> int:
+    """PostgreSQL: UPDATE ... FROM unnest(arrays), a third of the time of one UPDATE per row."""
+    names = ("id", *columns)
+    arrays = [
+        bindparam(f"m_{name}", [row[i] for row in rows], type_=ARRAY(TABLE.c[name].type))
+        for i, name in enumerate(names)
+    ]
+    given = func.unnest(*arrays).table_valued(*names).render_derived()
+    stmt = (
+        update(TABLE).where(*_still_ours(now, given.c.id)).values({c: given.c[c] for c in columns})
+    )
+    return max(conn.execute(stmt).rowcount or 0, 0)
 
 
 def mark_many(engine: Engine, now: datetime, outcomes: list[tuple[int, dict]]) -> int:
-    """Record many outcomes in one transaction (one executemany per shape); returns rows marked."""
-    shapes: dict[tuple[str, ...], list[dict]] = {}
-    for row_id, values in outcomes:
-        shapes.setdefault(tuple(sorted(values)), []).append({"b_id": row_id, **values})
-    table = OutboxMessage.__table__
-    marked = 0
-    with Session(engine) as session:
-        for columns, params in shapes.items():
-            # Only rows still ours (same lease) are marked: a mark happens once.
-            stmt = (
-                table.update()
-                .where(
-                    table.c.id == bindparam("b_id"),
-                    table.c.status == "sending",
-                    table.c.next_attempt_at == now + LEASE,
-                )
-                .values({c: bindparam(c) for c in columns})
-            )
-            result = session.connection().execute(stmt, params)
-            marked += max(result.rowcount or 0, 0)
-        session.commit()
+    """Record many outcomes in one transaction; returns how many rows were marked."""
+    with engine.begin() as conn:
+        marked = _mark(conn, now, outcomes)
     if marked < len(outcomes):
         log.warning("%d outbox rows were taken over by another sender", len(outcomes) - marked)
     return marked
 
 
-async def _send(out: Outgoing, sender, bucket: TokenBucket, gate: asyncio.Semaphore, now):
-    """(upstream id, error) of one send; any failure is retried later, never fatal."""
-    if sender is None:
-        return None, SendError(f"channel {out.channel} is not configured")
-    async with gate:
-        await bucket.acquire()
-        try:
-            return await sender.send(out, now=now), None
-        except Exception as exc:
-            return None, exc
+async def _send_all(ready: list[Outgoing], senders, limiters, rate: float, now) -> list[tuple]:
+    """(upstream id, error) per message; CONCURRENCY workers share the list, in order."""
+    results: list[tuple] = [(None, None)] * len(ready)
+    todo = iter(enumerate(ready))
+
+    async def worker() -> None:
+        for i, out in todo:  # one iterator for every worker: each message is taken once
+            sender = senders.get(out.channel)
+            if sender is None:
+                results[i] = None, SendError(f"channel {out.channel} is not configured")
+                continue
+            bucket = limiters.get(out.channel)
+            if bucket is None:
+                bucket = limiters[out.channel] = TokenBucket(rate)
+            await bucket.acquire()
+            try:
+                results[i] = await sender.send(out, now=now), None
+            except Exception as exc:  # any failure is retried later, never fatal
+                results[i] = None, exc
+
+    await asyncio.gather(*(worker() for _ in range(min(CONCURRENCY, len(ready)))))
+    return results
+
+
+def _settle(jobs: list[asyncio.Future]) -> None:
+    """Forget the database jobs that are done, raising the error of one that failed."""
+    for job in [job for job in jobs if job.done()]:
+        jobs.remove(job)
+        job.result()
 
 
 async def deliver_due(
@@ -251,43 +321,52 @@ async def deliver_due(
 ) -> int:
     """One pass over everything due at `now`; returns how many messages were sent.
 
-    Each claimed batch is sent concurrently (at most CONCURRENCY requests in flight, each
-    channel's token bucket still spacing them) and its outcomes are marked in one transaction.
+    A batch is sent by CONCURRENCY workers (each channel's token bucket still spacing them)
+    while the next batch is claimed and the last one's outcomes are marked (one transaction
+    per batch). Claims run one at a time and in order, and so do marks; on SQLite both share
+    one lane, so that a sender never waits on its own write lock.
     """
     limiters = limiters if limiters is not None else {}
-    gate = asyncio.Semaphore(CONCURRENCY)
+    size = settings.outbox.batch_size
+    claims = CapacityLimiter(1)
+    marks = claims if engine.dialect.name == "sqlite" else CapacityLimiter(1)
+    started: list[asyncio.Future] = []
+
+    def db(lane: CapacityLimiter, fn, *args, **kwargs) -> asyncio.Future:
+        job = to_thread.run_sync(partial(fn, *args, **kwargs), limiter=lane)
+        started.append(asyncio.ensure_future(job))
+        return started[-1]
+
+    db(claims, release_stale, engine, now=now)
+    # The first batch is no larger than the workers, so that sends start after a short claim.
+    limit = min(size, CONCURRENCY)
+    claiming = db(claims, claim_batch, engine, settings, now=now, limit=limit)
     sent = 0
-    while True:
-        batch = await to_thread.run_sync(
-            lambda: claim_due(engine, now=now, limit=settings.outbox.batch_size)
-        )
-        if not batch:
-            return sent
-        by_id = {row.id: row for row in batch}
-        ready = await to_thread.run_sync(prepare, engine, settings, batch, now)
-        results = await asyncio.gather(
-            *(
-                _send(
-                    out,
-                    senders.get(out.channel),
-                    limiters.setdefault(out.channel, TokenBucket(settings.outbox.rate_per_s)),
-                    gate,
-                    now,
-                )
-                for out in ready
+    try:
+        while claiming is not None:
+            rows, ready = await claiming
+            _settle(started)  # a failed mark stops the pass before more is sent
+            # Claim the next batch while this one is sent; a short batch was the last one.
+            full, limit = len(rows) == limit, size
+            claiming = (
+                db(claims, claim_batch, engine, settings, now=now, limit=limit) if full else None
             )
-        )
-        outcomes = [
-            (
-                out.id,
-                outcome(settings, by_id[out.id], now, upstream_id=up, error=err, jitter=jitter),
-            )
-            for out, (up, err) in zip(ready, results, strict=True)
-        ]
-        await to_thread.run_sync(mark_many, engine, now, outcomes)
-        sent += sum(values["status"] == "sent" for _, values in outcomes)
-        if len(batch) < settings.outbox.batch_size:
-            return sent
+            results = await _send_all(ready, senders, limiters, settings.outbox.rate_per_s, now)
+            by_id = {row.id: row for row in rows}
+            outcomes = [
+                (out.id, outcome(settings, by_id[out.id], now, upstream_id=up, error=err,
+                                 jitter=jitter))
+                for out, (up, err) in zip(ready, results, strict=True)
+            ]  # fmt: skip
+            if outcomes:
+                db(marks, mark_many, engine, now, outcomes)
+            sent += sum(values["status"] == "sent" for _, values in outcomes)
+        await asyncio.gather(*started)
+    except BaseException:
+        # Let the database work already started finish before the error leaves this pass.
+        await asyncio.gather(*started, return_exceptions=True)
+        raise
+    return sent
 
 
 class OutboxSender:
@@ -310,7 +389,7 @@ class OutboxSender:
         """Deliver every few seconds until `stop_event` is set."""
         if self.senders is not None:
             return await self._loop(stop_event)
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+        async with http_client() as http:
             self.senders = build_senders(self.settings, http, engine=self.engine)
             try:
                 await self._loop(stop_event)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Protocol
+from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy.engine import Engine
 
+from bot.keepalive import post_bytes
 from bot.wechat_api import BUSY, OUT_OF_WINDOW, QUOTA, WechatApi, WechatApiError
 from core.settings import Settings
 
+FORM = "application/x-www-form-urlencoded"
 # WeChat lets an account send free-form messages only this long after the user last wrote.
 SERVICE_WINDOW = timedelta(hours=48)
 # WeChat errors that retrying cannot fix: user unsubscribed, bad openid, template not found.
@@ -71,15 +75,16 @@ class TelegramSender:
         self.url = f"{cfg.api_base_url.rstrip('/')}/bot{cfg.token}/sendMessage"
 
     async def send(self, msg: Outgoing, *, now: datetime) -> str:
+        # A form, as python-telegram-bot posts it; the Bot API takes either.
+        body = urlencode({"chat_id": msg.to, "text": msg.text}).encode()
         try:
-            # A form, as python-telegram-bot posts it; the Bot API takes either.
-            response = await self.http.post(self.url, data={"chat_id": msg.to, "text": msg.text})
-            data = response.json()
+            status, content = await post_bytes(self.http, self.url, body, FORM)
+            data = json.loads(content)
         except (httpx.HTTPError, ValueError) as exc:  # network errors, timeouts, non-JSON 5xx
             raise SendError(f"telegram: {type(exc).__name__}") from None
         if data.get("ok"):
             return str(data["result"]["message_id"])
-        code = int(data.get("error_code") or response.status_code)
+        code = int(data.get("error_code") or status)
         description = str(data.get("description", ""))
         if code == 429:
             wait = float((data.get("parameters") or {}).get("retry_after", 1))

@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 import httpx
 from anyio import to_thread
@@ -17,10 +18,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.keepalive import post_bytes
 from core.settings import Settings
 from models import ApiCredential
 from models.types import utcnow
 
+JSON_UTF8 = "application/json; charset=utf-8"
 TOKEN_ERRORS = {40001, 40014, 42001}  # invalid / expired access token
 OUT_OF_WINDOW = {45015, 45047}  # the user has not written for 48 h / too many replies
 QUOTA = 45009  # daily API quota used up
@@ -116,15 +119,15 @@ class WechatApi:
     # --- calls -----------------------------------------------------------------------------
 
     async def _post_json(self, path: str, payload: dict, params: dict | None = None) -> dict:
+        url = f"{self.base}{path}" + (f"?{urlencode(params)}" if params else "")
         # WeChat shows \uXXXX escapes literally in menus and messages: send real UTF-8.
-        response = await self.http.post(
-            f"{self.base}{path}",
-            content=json.dumps(payload, ensure_ascii=False).encode(),
-            headers={"Content-Type": "application/json; charset=utf-8"},
-            params=params,
-        )
-        response.raise_for_status()
-        data = response.json()
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        status, content = await post_bytes(self.http, url, body, JSON_UTF8)
+        if not 200 <= status < 300:
+            request = httpx.Request("POST", url)
+            response = httpx.Response(status, request=request)
+            raise httpx.HTTPStatusError(f"HTTP {status}", request=request, response=response)
+        data = json.loads(content)
         code = int(data.get("errcode") or 0)
         if code:
             raise WechatApiError(code, str(data.get("errmsg", "")))

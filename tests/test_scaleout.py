@@ -3,7 +3,9 @@
 Real processes (`shixi serve --no-scheduler`, `shixi worker`, `shixi tick`) share one database;
 WeChat check-ins are posted to both web processes, some with the same MsgId to both at once;
 the outbox is drained by all four schedulers into a fake Telegram on loopback that records
-every sendMessage. The test runs on the real clock: workers sweep and send as of "now".
+every sendMessage (it also answers WeChat: on a loaded machine a check-in's answer may miss the
+passive-reply deadline and go out as a customer-service message). The test runs on the real
+clock: workers sweep and send as of "now".
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class FakeTelegram(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _TelegramHandler)
         self.lock = threading.Lock()
         self.sent: list[tuple[str, str, int]] = []  # (chat_id, text, message_id)
+        self.wechat_sent: list[tuple[str, str]] = []  # (openid, text): late passive replies
 
     @property
     def url(self) -> str:
@@ -72,8 +75,10 @@ class _TelegramHandler(BaseHTTPRequestHandler):
             fields = json.loads(body or "{}")
         else:
             fields = {k: v[0] for k, v in parse_qs(body).items()}
-        method = self.path.rsplit("/", 1)[-1]
+        method = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
         server: FakeTelegram = self.server  # type: ignore[assignment]
+        if "/cgi-bin/" in self.path:
+            return self._wechat(method, json.loads(body or "{}"), server)
         if method == "sendMessage":
             with server.lock:
                 message_id = len(server.sent) + 1
@@ -89,6 +94,23 @@ class _TelegramHandler(BaseHTTPRequestHandler):
         else:
             result = True
         payload = json.dumps({"ok": True, "result": result}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _wechat(self, method: str, fields: dict, server: FakeTelegram) -> None:
+        if method == "stable_token":
+            answer = {"access_token": "scale-test-token", "expires_in": 7200}
+        else:  # custom/send
+            with server.lock:
+                server.wechat_sent.append((fields["touser"], fields["text"]["content"]))
+            answer = {"errcode": 0, "errmsg": "ok"}
+        self._json(answer)
+
+    def _json(self, answer: dict) -> None:
+        payload = json.dumps(answer).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -319,7 +341,14 @@ def test_two_web_processes_and_two_workers_lose_and_duplicate_nothing(pg_schema_
                 select(CheckIn.student_id, func.count()).group_by(CheckIn.student_id)
             ).all()
             rows = conn.execute(
-                select(OutboxMessage.kind, OutboxMessage.status, OutboxMessage.upstream_id)
+                select(OutboxMessage.kind, OutboxMessage.status, OutboxMessage.upstream_id).where(
+                    OutboxMessage.channel == "telegram"
+                )
+            ).all()
+            late_replies = conn.execute(
+                select(OutboxMessage.to_external_id, OutboxMessage.status).where(
+                    OutboxMessage.channel == "wechat"
+                )
             ).all()
             unsent = conn.execute(
                 select(
@@ -345,3 +374,6 @@ def test_two_web_processes_and_two_workers_lose_and_duplicate_nothing(pg_schema_
     upstream = sorted(int(u) for _, _, u in rows)
     assert upstream == sorted(message_id for _, _, message_id in fake.sent)
     assert len({(chat, text) for chat, text, _ in fake.sent}) == len(fake.sent) == len(rows)
+    # Answers that missed the passive-reply deadline went out once each through the outbox.
+    assert {status for _, status in late_replies} <= {"sent"}
+    assert sorted(to for to, _ in late_replies) == sorted(to for to, _ in fake.wechat_sent)

@@ -84,3 +84,10 @@ def test_the_report_prints_and_writes_json(tmp_path, capsys):
     assert "n/a (not built yet)" in out
     assert "met" in out
     assert "| /wechat real/bare | 0.6 x (met) |" in report.markdown([results])
+
+
+def test_the_outbox_section_delivers_every_message_once(seeded):
+    from bench import outbox
+
+    result = outbox.run(seeded, today=PLAN.today, messages=40, log=lambda _m: None)
+    assert (result["sent"], result["statuses"]) == (40, {"sent": 40})
