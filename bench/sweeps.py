@@ -14,12 +14,13 @@ from sqlalchemy import func, select
 
 from bench.common import NOT_BUILT, at_local, bench_settings, optional, timed
 from core.calendar import is_workday
+from core.workdays import parse_workdays
 from models import Alert, OutboxMessage
 from models.db import make_engine, session_scope
 
 NUDGE_AT = "09:30"  # every seeded shift (08:00-09:00) is due for its nudge
 DIGEST_AT = "11:00"  # and for its digest and escalations (shift start + 2 h)
-MON_TO_FRI = 0b0011111
+MON_TO_FRI = parse_workdays("1-5")
 
 
 def workday_before(day, settings):

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from core.calendar import is_workday
 from core.rates import CHECKIN_WINDOW_DAYS, RATES
 from core.scope import condition, sees_whole_school
+from core.workdays import ALL_WEEKDAYS
 from models import (
     CheckIn,
     ConsoleUser,
@@ -32,7 +33,6 @@ log = logging.getLogger("shixi.stats")
 
 PROVINCE = "province"
 SCHOOL_PREFIX = "school:"
-ALL_WEEKDAYS = 0b1111111
 TREND_DAYS = 14
 ACTIVE_DAYS = 14
 TOP_N = 10

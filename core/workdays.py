@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+ALL_WEEKDAYS = 0b1111111  # a seven-day week: every bit set
 _PART = re.compile(r"^([1-7])(?:-([1-7]))?$")
 
 

@@ -32,8 +32,9 @@ from sqlmodel import Session
 from core.calendar import is_workday
 from core.notices import format_day
 from core.settings import Settings
+from core.workdays import ALL_WEEKDAYS
 from models import CheckIn, Placement, SchoolClass, Student
-from scheduler.days import ALL_WEEKDAYS, Window, active_on, workday_clause
+from scheduler.days import Window, active_on, workday_clause
 
 # Streaks are counted this far back; a longer silence is reported as this many workdays or more.
 LOOKBACK_DAYS = 62

@@ -9,9 +9,9 @@ from sqlalchemy import ColumnElement, false, true
 
 from core.calendar import is_workday
 from core.settings import Settings
+from core.workdays import ALL_WEEKDAYS
 from models import Placement
 
-ALL_WEEKDAYS = 0b1111111
 WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 
 
