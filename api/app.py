@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from api.wechat_lane import ShixiApp
 from core.settings import Settings
 from models.db import make_engine
 
@@ -29,7 +30,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
             if stop is not None:
                 await stop()
 
-    app = FastAPI(title="Shixi 实习助手", version="0.1.0", lifespan=lifespan)
+    # ShixiApp: FastAPI with POST /wechat answered in front of it (api.wechat_lane).
+    app = ShixiApp(title="Shixi 实习助手", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
 

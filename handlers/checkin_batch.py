@@ -1,18 +1,29 @@
 """The location check-in as one job of a group-committed batch: the same decision, Core I/O.
 
 The hot message of the morning is a bound student's location. Its decision is the general
-handler's (handlers.checkin.decide_checkin); only the reads and writes differ: cached binding
-and placement lookups, plain Core statements on the writer's connection, the dedupe row in the
-same transaction, and the school's daily roll-up added up per batch. Anything unusual (not a
-student, a binding changed since it was cached) answers "fallback" before writing anything,
-and the caller takes the general path.
+handler's (handlers.checkin.decide_checkin); only the reads and writes differ: a batch reads
+what all its messages need in a few set-based queries before any job runs (the senders, their
+dedupe rows, the day's check-ins), each job decides in plain Python, and the batch writes the
+dedupe rows, the check-ins, the 48-hour windows and the schools' daily roll-ups just before
+it commits, in one statement each (one per school and day for the roll-ups). A sender who is
+not a bound student answers "fallback" before anything is written, and the caller takes the
+general path. A cached sender is re-checked against its binding row in the same transaction
+(one query for the batch), so a binding unbound or moved by another process is read afresh.
+
+A dedupe row goes in with the effect, in the same transaction, so that a repeated MsgId (in
+this batch, in an earlier one, or in another process) has exactly one effect: a key already
+stored or claimed earlier in the batch answers "duplicate" with the first reply, and a key
+another process stores between our read and our insert makes the insert fail, so that the
+writer retries the batch's jobs one by one, and each then reads what was stored meanwhile.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
-from functools import partial
+from operator import attrgetter
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from sqlalchemy.engine import Connection
 
@@ -22,29 +33,22 @@ from core.settings import Settings
 from handlers.checkin import decide_checkin, outside_alert_text
 from models.checkin_queries import (
     PLACEMENT_FACTS,
+    account_states,
     checkin_rows_of_many,
-    checkin_rows_on,
-    claim_inbound,
+    claim_inbounds,
     insert_alert_once,
     insert_checkins,
-    sender_rows,
     senders_rows,
-    stored_reply,
+    stored_replies,
     student_name,
-    touch_account,
     touch_accounts,
 )
 from models.stats import bump_school_day
 
-# A cached sender (binding + school + placements) is re-checked inside the transaction before
-# use (touch_account), so a binding can never act for someone else; placements may lag a
+# A cached sender (binding + school + placements) is re-checked against its binding row in the
+# transaction that uses it, so a binding can never act for someone else; placements may lag a
 # roster import by this long.
 SENDER_TTL_S = 5.0
-PENDING = "checkins"  # batch.data key: check-ins decided in this batch, not yet inserted
-TOUCHES = "touches"
-SENDERS = "senders"  # batch.data: senders read in this transaction, (channel, user) -> Sender
-EARLIER = "earlier"  # batch.data: stored check-ins, (student_id, day) -> rows
-ROLLUP = "school_days"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,32 +59,77 @@ class BatchOutcome:
 
 FALLBACK = BatchOutcome("fallback")
 
+# What decide_checkin reads about a placement, from the p_* columns of senders_rows.
+PlacementFacts = namedtuple("PlacementFacts", PLACEMENT_FACTS)
+_placement_facts = attrgetter(*(f"p_{name}" for name in PLACEMENT_FACTS))
 
-@dataclass(frozen=True, slots=True)
-class Sender:
+
+class Sender(NamedTuple):
     """An active binding as the check-in needs it: who, which school, which placements."""
 
-    account: SimpleNamespace  # id, person_kind, person_id (what touch_account checks)
+    account_id: int
+    person_kind: str
+    person_id: int
     language: str
     school_id: int | None
     placements: tuple
 
 
 def _sender(rows: list) -> Sender:
-    """A Sender from the rows of sender_rows / senders_rows for one binding."""
+    """A Sender from the senders_rows of one binding."""
     first = rows[0]
-    account = SimpleNamespace(id=first.id, person_kind=first.person_kind, person_id=first.person_id)
     placements = tuple(
-        SimpleNamespace(**{name: getattr(row, f"p_{name}") for name in PLACEMENT_FACTS})
-        for row in rows
-        if row.p_id is not None
+        PlacementFacts._make(_placement_facts(row)) for row in rows if row.p_id is not None
     )
-    return Sender(account, first.language, first.student_school_id, placements)
+    return Sender(
+        first.id,
+        first.person_kind,
+        first.person_id,
+        first.language,
+        first.student_school_id,
+        placements,
+    )
 
 
-def load_sender(conn: Connection, channel: str, user_id: str) -> Sender | None:
-    rows = sender_rows(conn, channel=channel, external_id=user_id)
-    return _sender(rows) if rows else None
+def _still_bound(sender: Sender, state) -> bool:
+    """Whether the binding row read in this transaction is still the one that was cached."""
+    return (
+        state is not None
+        and state.active
+        and (state.person_kind, state.person_id) == (sender.person_kind, sender.person_id)
+    )
+
+
+class _BatchState:
+    """What one transaction's check-ins read up front and write just before the commit."""
+
+    __slots__ = ("claims", "earlier", "known", "pending", "rollup", "rows", "senders", "touches")
+
+    def __init__(self) -> None:
+        self.senders: dict = {}  # (channel, user) -> Sender or None, valid in this transaction
+        self.known: dict = {}  # (channel, key) -> reply stored before this batch
+        self.earlier: dict = {}  # (student_id, day) -> stored check-ins, oldest first
+        self.claims: dict = {}  # (channel, key) -> the dedupe row claimed in this batch
+        self.pending: dict = {}  # (student_id, day) -> check-ins decided in this batch
+        self.touches: list[tuple] = []  # (account_id, at): 48-hour windows to open
+        self.rows: list[dict] = []  # check-ins to insert
+        self.rollup: dict = {}  # (school_id, day) -> [checkins, students_checked_in]
+
+    def flush(self, conn: Connection) -> None:
+        # The dedupe rows first: a key stored meanwhile by another process fails the batch
+        # before anything else is written.
+        claim_inbounds(conn, list(self.claims.values()))
+        if self.touches:
+            # The earliest time of the batch: the 48-hour window is never stretched, at most
+            # shortened by the milliseconds a batch lasts.
+            at = min(at for _, at in self.touches)
+            touch_accounts(conn, [account_id for account_id, _ in self.touches], at)
+        insert_checkins(conn, self.rows)
+        # Sorted, so that two processes' batches lock the roll-up rows in the same order.
+        for (school_id, day), (checkins, students) in sorted(self.rollup.items()):
+            bump_school_day(
+                conn, school_id=school_id, day=day, checkins=checkins, students_checked_in=students
+            )
 
 
 class CheckinJob:
@@ -120,61 +169,78 @@ class CheckinBatchPath:
         return CheckinJob(self, inbound, key)
 
     def prepare(self, conn: Connection, batch, jobs: list[CheckinJob]) -> None:
-        """Read the batch's senders and today's check-ins in two queries, not two per message."""
-        fresh: dict = batch.data.setdefault(SENDERS, {})
+        """Read what the batch's jobs need in a few queries, whatever the number of jobs."""
+        state = batch.data[self] = _BatchState()
+        batch.before_commit(self, state.flush)
+        self._read_senders(conn, state, jobs)
+        keys: dict[str, set[str]] = {}
+        days: dict = {}
+        tz = self.settings.tz
+        for job in jobs:
+            channel = job.inbound.channel
+            keys.setdefault(channel, set()).add(job.key)
+            sender = state.senders[(channel, job.inbound.user_id)]
+            if sender is not None and sender.person_kind == "student":
+                day = job.inbound.at.astimezone(tz).date()
+                days.setdefault(day, set()).add(sender.person_id)
+        for channel, channel_keys in keys.items():
+            stored = stored_replies(conn, channel=channel, keys=list(channel_keys))
+            state.known.update(((channel, key), reply) for key, reply in stored.items())
+        for day, student_ids in days.items():
+            for student_id in student_ids:
+                state.earlier[(student_id, day)] = []
+            for row in checkin_rows_of_many(conn, student_ids=sorted(student_ids), day=day):
+                state.earlier[(row.student_id, day)].append(row)
+
+    def _read_senders(self, conn: Connection, state: _BatchState, jobs: list[CheckinJob]):
+        """Every sender of the batch, valid in this transaction: cached ones re-checked against
+        their binding rows in one query, the others (and the ones that changed) read whole."""
+        cached: dict = {}
         wanted: dict[str, set[str]] = {}
         for job in jobs:
             who = (job.inbound.channel, job.inbound.user_id)
-            if who not in fresh and self.senders.peek(who) is None:
+            if who in cached or who[1] in wanted.get(who[0], ()):
+                continue
+            sender = self.senders.peek(who)
+            if sender is not None:
+                cached[who] = sender
+            else:
                 wanted.setdefault(who[0], set()).add(who[1])
+        if cached:
+            rows = account_states(conn, [sender.account_id for sender in cached.values()])
+            for who, sender in cached.items():
+                if _still_bound(sender, rows.get(sender.account_id)):
+                    state.senders[who] = sender
+                else:  # unbound or rebound elsewhere since it was cached: read it afresh
+                    self.forget(*who)
+                    wanted.setdefault(who[0], set()).add(who[1])
         for channel, user_ids in wanted.items():
             found: dict[str, list] = {}
             for row in senders_rows(conn, channel=channel, external_ids=sorted(user_ids)):
                 found.setdefault(row.external_id, []).append(row)
             for user_id in user_ids:
                 sender = _sender(found[user_id]) if user_id in found else None
-                fresh[(channel, user_id)] = sender
+                state.senders[(channel, user_id)] = sender
                 if sender is not None:
                     self.senders.put((channel, user_id), sender)
-        days: dict = {}
-        for job in jobs:
-            who = (job.inbound.channel, job.inbound.user_id)
-            sender = fresh.get(who) or self.senders.peek(who)
-            if sender is not None and sender.account.person_kind == "student":
-                day = job.inbound.at.astimezone(self.settings.tz).date()
-                days.setdefault(day, set()).add(sender.account.person_id)
-        earlier: dict = batch.data.setdefault(EARLIER, {})
-        for day, student_ids in days.items():
-            for student_id in student_ids:
-                earlier[(student_id, day)] = []
-            for row in checkin_rows_of_many(conn, student_ids=sorted(student_ids), day=day):
-                earlier[(row.student_id, day)].append(row)
 
     def run(self, job: CheckinJob, conn: Connection, batch) -> BatchOutcome:
-        inbound, key = job.inbound, job.key
-        channel, user_id, at = inbound.channel, inbound.user_id, inbound.at
-        fresh = batch.data.get(SENDERS, {})
-        if (channel, user_id) in fresh:  # read in this very transaction: nothing to re-check
-            sender, cached = fresh[(channel, user_id)], False
-        else:
-            sender, cached = self.senders.peek((channel, user_id)), True
-            if sender is None:
-                sender, cached = load_sender(conn, channel, user_id), False
-        if sender is None or sender.account.person_kind != "student":
+        state: _BatchState = batch.data[self]
+        inbound = job.inbound
+        channel, at = inbound.channel, inbound.at
+        sender = state.senders[(channel, inbound.user_id)]
+        if sender is None or sender.person_kind != "student":
             return FALLBACK  # unbound senders and other roles get the general answers
-        if cached and not touch_account(conn, account=sender.account, at=at):
-            self.forget(channel, user_id)  # unbound or rebound elsewhere since it was cached
-            return FALLBACK
-        student_id = sender.account.person_id
-        pending = batch.data.setdefault(PENDING, {})
-        prefetched = batch.data.get(EARLIER, {})
+        claim = (channel, job.key[:128])
+        if claim in state.known:
+            return BatchOutcome("duplicate", state.known[claim])
+        if claim in state.claims:  # repeated within this batch: the first one's answer
+            return BatchOutcome("duplicate", state.claims[claim]["reply"])
+        student_id = sender.person_id
 
         def earlier(day) -> list:
             # What is stored, then what this batch decided but has not inserted yet.
-            stored = prefetched.get((student_id, day))
-            if stored is None:
-                stored = checkin_rows_on(conn, student_id=student_id, day=day)
-            return stored + pending.get((student_id, day), [])
+            return state.earlier[(student_id, day)] + state.pending.get((student_id, day), [])
 
         decision = decide_checkin(
             inbound.location,
@@ -185,68 +251,43 @@ class CheckinBatchPath:
             placements=lambda: sender.placements,
             earlier=earlier,
         )
-        # The dedupe row goes in with the effect, in the same transaction, so that a repeated
-        # MsgId (here, in this batch, or in another process) has exactly one effect.
-        if not claim_inbound(conn, channel=channel, key=key, reply=decision.text, at=at):
-            return BatchOutcome("duplicate", stored_reply(conn, channel=channel, key=key))
-        if not cached:  # a cached sender's window was opened by touch_account already
-            _defer(batch, TOUCHES, (sender.account.id, at), _flush_touches)
+        state.claims[claim] = {
+            "channel": channel,
+            "dedup_key": claim[1],
+            "reply": decision.text,
+            "at": at,
+        }
+        state.touches.append((sender.account_id, at))
         values = decision.values
         if values is not None:
-            placement = decision.placement
-            row = dict(values, school_id=sender.school_id, student_id=student_id)
-            row["placement_id"] = placement.id
-            pending.setdefault((student_id, values["day"]), []).append(SimpleNamespace(**row))
-            _defer(batch, PENDING + ":rows", row, _flush_checkins)
-            _add_to_rollup(batch, sender.school_id, values["day"], decision.first_today)
-            if not values["within_fence"]:
-                name = student_name(conn, student_id=student_id)
-                text = outside_alert_text(name, values, placement, self.settings)
-                insert_alert_once(
-                    conn,
-                    dict(
-                        school_id=sender.school_id,
-                        student_id=student_id,
-                        kind="outside_fence",
-                        severity="normal",
-                        day=values["day"],
-                        message=text,
-                        status="open",
-                        created_at=at,
-                        updated_at=at,
-                    ),
-                )
+            self._record(conn, state, sender, decision, at)
         return BatchOutcome("done", decision.text)
 
-
-def _defer(batch, key: str, item, flush) -> None:
-    """Collect `item` for one executemany before the batch commits."""
-    items = batch.data.setdefault(key, [])
-    items.append(item)
-    batch.before_commit(key, partial(flush, items))
-
-
-def _flush_touches(items: list[tuple], conn: Connection) -> None:
-    # The earliest time of the batch: the 48-hour window is never stretched, at most shortened
-    # by the milliseconds a batch lasts.
-    touch_accounts(conn, [account_id for account_id, _ in items], min(at for _, at in items))
-
-
-def _flush_checkins(items: list[dict], conn: Connection) -> None:
-    insert_checkins(conn, items)
-
-
-def _add_to_rollup(batch, school_id: int, day, first_today: bool) -> None:
-    """Count a check-in into the batch's per-school totals, written once before the commit."""
-    totals = batch.data.setdefault(ROLLUP, {})
-    checkins, students = totals.get((school_id, day), (0, 0))
-    totals[(school_id, day)] = (checkins + 1, students + (1 if first_today else 0))
-    batch.before_commit(ROLLUP, partial(_flush_rollup, totals))
-
-
-def _flush_rollup(totals: dict, conn: Connection) -> None:
-    # Sorted, so that two processes' batches lock the roll-up rows in the same order.
-    for (school_id, day), (checkins, students) in sorted(totals.items()):
-        bump_school_day(
-            conn, school_id=school_id, day=day, checkins=checkins, students_checked_in=students
-        )
+    def _record(self, conn: Connection, state: _BatchState, sender: Sender, decision, at):
+        """Queue the check-in and its roll-up; raise the teacher's alert when outside."""
+        values, placement = decision.values, decision.placement
+        student_id, day = sender.person_id, values["day"]
+        row = dict(values, school_id=sender.school_id, student_id=student_id)
+        row["placement_id"] = placement.id
+        state.rows.append(row)
+        state.pending.setdefault((student_id, day), []).append(SimpleNamespace(**row))
+        totals = state.rollup.setdefault((sender.school_id, day), [0, 0])
+        totals[0] += 1
+        totals[1] += 1 if decision.first_today else 0
+        if not values["within_fence"]:
+            name = student_name(conn, student_id=student_id)
+            text = outside_alert_text(name, values, placement, self.settings)
+            insert_alert_once(
+                conn,
+                dict(
+                    school_id=sender.school_id,
+                    student_id=student_id,
+                    kind="outside_fence",
+                    severity="normal",
+                    day=day,
+                    message=text,
+                    status="open",
+                    created_at=at,
+                    updated_at=at,
+                ),
+            )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
 from models.types import AwareDateTime
@@ -20,6 +21,21 @@ class SchoolDay(SQLModel, table=True):
     tickets: int = 0
 
 
+_COUNTERS = ("checkins", "students_checked_in", "journals", "tickets")
+
+
+def _bump_statement(dialect):
+    """INSERT a roll-up row, or add its counters to the stored one (bound parameters only)."""
+    table = SchoolDay.__table__
+    stmt = dialect.insert(table)
+    added = {name: table.c[name] + stmt.excluded[name] for name in _COUNTERS}
+    return stmt.on_conflict_do_update(index_elements=["school_id", "day"], set_=added)
+
+
+# Built once: a statement built per call costs more to build and cache-key than to run.
+_BUMP = {"postgresql": _bump_statement(postgresql), "sqlite": _bump_statement(sqlite)}
+
+
 def bump_school_day(
     session,
     *,
@@ -31,13 +47,9 @@ def bump_school_day(
     tickets: int = 0,
 ) -> None:
     """Add to a school's roll-up for a day (an upsert, safe under concurrent writers)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     # `session` may also be a Core Connection (the batched webhook path).
     bind = session.get_bind() if hasattr(session, "get_bind") else session
-    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
-    table = SchoolDay.__table__
-    stmt = dialect.insert(table).values(
+    params = dict(
         school_id=school_id,
         day=day,
         checkins=checkins,
@@ -45,16 +57,7 @@ def bump_school_day(
         journals=journals,
         tickets=tickets,
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["school_id", "day"],
-        set_={
-            "checkins": table.c.checkins + checkins,
-            "students_checked_in": table.c.students_checked_in + students_checked_in,
-            "journals": table.c.journals + journals,
-            "tickets": table.c.tickets + tickets,
-        },
-    )
-    session.execute(stmt)
+    session.execute(_BUMP[bind.dialect.name], params)
 
 
 class DashboardSnapshot(SQLModel, table=True):

@@ -6,12 +6,14 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlmodel import Session, select, update
 
 from api.app import create_app
 from bot.dispatch import Dispatcher
 from bot.types import Inbound, Location
 from bot.writer import GroupCommitWriter
+from handlers import checkin_batch
 from models import Alert, ChannelAccount, CheckIn, InboundSeen, SchoolDay
 from tests.factories import GUIYANG, bind, make_student
 
@@ -165,3 +167,82 @@ def test_a_location_through_the_webhook_uses_the_batched_path(settings, engine, 
     assert "上班签到成功：09:00" in texts[0] and texts[1] == texts[0]
     assert app.state.wechat.writer.jobs == 2
     assert len(_rows(session)) == 1
+
+
+def _student(session, n: int):
+    """Another bound student (their own number and openid) on the same placement rules."""
+    student = make_student(session, student_no=f"S{100 + n}", name=f"学生{n}")
+    bind(session, person_kind="student", person_id=student.id, channel="wechat",
+         external_id=f"oStudent{n:04d}", school_id=student.school_id)  # fmt: skip
+    session.commit()
+    return student
+
+
+def _statements(engine, run) -> list[str]:
+    """The SQL statements `run()` sends through `engine` (an executemany counts once)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_batch_runs_the_same_statements_whatever_its_size(session, engine, fast, now):
+    for n in range(6):
+        _student(session, n)
+
+    def batch(first: int, size: int, at):
+        users = [f"oStudent{n:04d}" for n in range(size)]
+        return lambda: fast(*[(_location(at, user=u), f"msg:{first}:{u}") for u in users])
+
+    batch(0, 6, now)()  # reads the senders and caches them
+    one = _statements(engine, batch(1, 1, now + timedelta(hours=9)))
+    many = _statements(engine, batch(2, 6, now + timedelta(hours=10)))
+    assert len(many) == len(one)  # no statement per check-in: the same few for 1 or 6
+    assert sum(1 for sql in many if "inbound_seen" in sql) == 2  # read the keys, claim them
+    assert len(_rows(session)) == 6 + 1 + 6
+
+
+def test_a_key_stored_by_another_process_after_the_read_is_answered_as_a_duplicate(
+    session, fast, student, now, monkeypatch
+):
+    (first,) = fast((_location(now), "msg:1"))
+    other = _student(session, 1)
+    real = checkin_batch.stored_replies
+    calls = []
+
+    def raced(conn, **kwargs):  # the first read misses msg:1, as if it were stored meanwhile
+        calls.append(kwargs["keys"])
+        return {} if len(calls) == 1 else real(conn, **kwargs)
+
+    monkeypatch.setattr(checkin_batch, "stored_replies", raced)
+    later = now + timedelta(hours=9)
+    again, fresh = fast(
+        (_location(later), "msg:1"), (_location(later, user="oStudent0001"), "msg:2")
+    )
+    # The batch's insert met the stored key and failed; each job was then run on its own.
+    assert len(calls) == 3
+    assert (again.status, again.text) == ("duplicate", first.text)
+    assert fresh.status == "done" and "下班" not in fresh.text  # the other student's first
+    assert [r.student_id for r in _rows(session)] == [student.id, other.id]
+    assert len(session.exec(select(InboundSeen)).all()) == 2
+
+
+def test_a_cached_binding_moved_to_another_student_checks_in_for_that_student(
+    session, fast, student, now
+):
+    fast((_location(now), "msg:1"))  # caches the sender as `student`
+    other = make_student(session, student_no="S002", name="李四")
+    session.commit()
+    with Session(session.get_bind()) as s:  # rebound by another process: this cache is stale
+        s.exec(update(ChannelAccount).values(person_id=other.id))
+        s.commit()
+    (outcome,) = fast((_location(now + timedelta(minutes=1)), "msg:2"))
+    assert outcome.status == "done" and "上班签到成功" in outcome.text
+    assert [r.student_id for r in _rows(session)] == [student.id, other.id]
