@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot import keepalive
+from bot.push_http import PushClient
 from bot.senders import Outgoing, Sender, SendError, build_senders
 from core import notices
 from core.settings import Settings
@@ -51,9 +51,9 @@ CONCURRENCY = 32
 TABLE = OutboxMessage.__table__
 
 
-def http_client() -> httpx.AsyncClient:
+def http_client() -> PushClient:
     """The client a sender process pushes with: kept-alive connections, one per send in flight."""
-    return keepalive.http_client(timeout=HTTP_TIMEOUT, max_connections=CONCURRENCY)
+    return PushClient(timeout=HTTP_TIMEOUT, max_connections=CONCURRENCY)
 
 
 class TokenBucket:

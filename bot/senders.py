@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy.engine import Engine
 
-from bot.keepalive import post_bytes
+from bot.push_http import PushHttp, post_bytes
 from bot.wechat_api import BUSY, OUT_OF_WINDOW, QUOTA, WechatApi, WechatApiError
 from core.settings import Settings
 
@@ -69,7 +69,7 @@ class TelegramSender:
     message id, and the lighter path roughly doubles what one process can send.
     """
 
-    def __init__(self, http: httpx.AsyncClient, settings: Settings):
+    def __init__(self, http: PushHttp, settings: Settings):
         cfg = settings.telegram
         self.http = http
         self.url = f"{cfg.api_base_url.rstrip('/')}/bot{cfg.token}/sendMessage"
@@ -143,7 +143,7 @@ class WechatSender:
 
 def build_senders(
     settings: Settings,
-    http_client: httpx.AsyncClient,
+    http_client: PushHttp,
     *,
     engine: Engine | None = None,
     console: ConsoleSender | None = None,

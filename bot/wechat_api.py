@@ -1,7 +1,7 @@
 """A small async client for the WeChat API: stable_token shared in the database, messages, menu.
 
 wechatpy's client is synchronous, retries without limit and knows no stable_token, so the few
-calls we need are made here with httpx.
+calls we need are made here, on the push client (bot/push_http.py) or any httpx client.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.keepalive import post_bytes
+from bot.push_http import PushHttp, post_bytes
 from core.settings import Settings
 from models import ApiCredential
 from models.types import utcnow
@@ -48,7 +48,7 @@ class WechatApi:
         self,
         settings: Settings,
         engine: Engine,
-        http: httpx.AsyncClient,
+        http: PushHttp,
         *,
         clock: Callable[[], datetime] = utcnow,
     ):
