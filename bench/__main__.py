@@ -18,7 +18,7 @@ from bench.seed import SeedPlan, seed
 FULL = dict(scale=1.0, days=90, requests=20_000, roster_rows=100_000, messages=20_000, texts=40)
 # Quick: every section, each at the smallest size whose figure still means something (a
 # roster of 2,000 rows measured start-up costs, not rows/s).
-QUICK = dict(scale=0.005, days=5, requests=400, roster_rows=5_000, messages=200, texts=10)
+QUICK = dict(scale=0.005, days=5, requests=400, roster_rows=5_000, messages=2_000, texts=10)
 
 
 def _section(results: dict, name: str, fn, *args, **kwargs) -> None:

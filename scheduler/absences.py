@@ -110,7 +110,9 @@ def materialize_absentees(session: Session, settings: Settings, window: Window) 
     day = window.day
     _fill_sums(session, settings, day - timedelta(days=LOOKBACK_DAYS), day)
     session.execute(
-        insert(ABSENTEES).from_select(ABSENTEE_FACTS, _absentees(day, window, settings))
+        insert(ABSENTEES).from_select(
+            ABSENTEE_FACTS, _absentees(day, window, settings, conn.dialect.name)
+        )
     )
     last_days = session.scalars(select(ABSENTEES.c.last_day).distinct()).all()
     labels = [{"day": d, "label": format_day(d)} for d in last_days if d is not None]
@@ -150,7 +152,7 @@ def _fill_sums(session: Session, settings: Settings, first: date, last: date) ->
     session.execute(insert(SUMS), rows)
 
 
-def _absentees(day: date, window: Window, settings: Settings):
+def _absentees(day: date, window: Window, settings: Settings, dialect: str):
     """Students on a working placement in `window` with no check-in on `day`, with streaks."""
     last_day = (
         select(func.max(CheckIn.day))
@@ -178,7 +180,7 @@ def _absentees(day: date, window: Window, settings: Settings):
         .join(Student, Student.id == Placement.student_id)
         .outerjoin(SchoolClass, SchoolClass.id == Student.class_id)
         .where(
-            active_on(day),
+            active_on(day, dialect),
             workday_clause(day, settings),
             Placement.shift_start >= window.lo,
             Placement.shift_start <= window.hi,

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, false, true
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from core.calendar import is_workday
 from core.settings import Settings
@@ -104,5 +106,21 @@ def workday_clause(day: date, settings: Settings) -> ColumnElement[bool]:
     return Placement.workdays_mask.op("&")(bit) != 0
 
 
-def active_on(day: date) -> ColumnElement[bool]:
-    return (Placement.start_date <= day) & (Placement.end_date >= day)
+def active_on(day: date, dialect: str) -> ColumnElement[bool]:
+    """Placements running on `day`, as a filter for sweeps that visit most of them.
+
+    On SQLite the (start_date, end_date) index would be walked, with a table lookup per
+    placement in date order, and check-ins and chat accounts probed in that random order: at
+    seed scale (542,092 placements, a 9 GB file) 13-40 s for the nudge sweep. Kept off that
+    index by a unary + (a no-op on values), SQLite walks in student order instead, so every
+    probe lands near the last one: about 2 s. PostgreSQL plans from its statistics and gets
+    the plain columns.
+    """
+    start, end = Placement.start_date, Placement.end_date
+    if dialect == "sqlite":
+        start, end = _unindexed(start), _unindexed(end)
+    return (start <= day) & (end >= day)
+
+
+def _unindexed(column):
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)

@@ -41,7 +41,7 @@ def sweep_nudges(session: Session, settings: Settings, now: datetime) -> int:
         )
         # The anti-join: active placements working today, minus students with a check-in today.
         stmt = placements_with_student_chats(*columns).where(
-            active_on(window.day),
+            active_on(window.day, session.get_bind().dialect.name),
             workday_clause(window.day, settings),
             Placement.shift_start >= window.lo,
             Placement.shift_start <= window.hi,
