@@ -12,13 +12,12 @@ from models.types import AwareDateTime, utcnow
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
-        Index("ix_outbox_person", "person_kind", "person_id"),
-    )
+    # Only what the queue's own queries use: sweeps insert a province's messages at once, and
+    # each index or foreign-key check is paid per row (migration 0002).
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=160, unique=True)
-    school_id: int | None = Field(default=None, foreign_key="schools.id", index=True)
+    school_id: int | None = None  # the school the message is about (a label, not a reference)
     kind: str = Field(max_length=32)  # nudge | teacher_digest | parent_alert | ... | notice
     channel: str = Field(max_length=16)
     to_external_id: str = Field(max_length=64)

@@ -35,12 +35,12 @@ from core.settings import Settings
 from core.workdays import ALL_WEEKDAYS
 from models import CheckIn, Placement, SchoolClass, Student
 from scheduler.days import Window, active_on, workday_clause
+from scheduler.outbox_sql import tune_for_bulk
 
 # Streaks are counted this far back; a longer silence is reported as this many workdays or more.
 LOOKBACK_DAYS = 62
 NEVER = "暂无"
 MASKS = range(1 << 7)  # every combination of the seven weekday bits
-SWEEP_WORK_MEM = "256MB"  # per sort or hash, for this one transaction
 
 _meta = MetaData()
 ABSENTEES = Table(
@@ -99,11 +99,7 @@ def analyze_temp(session: Session, *tables: Table) -> None:
 def materialize_absentees(session: Session, settings: Settings, window: Window) -> int:
     """Fill tmp_absentees (and its helpers) for `window`; returns how many students are missing."""
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        # JIT compiling these one-off statements costs more than it saves; the sorts and
-        # hashes over a province's placements fit in memory instead of spilling to disk.
-        session.execute(text("SET LOCAL jit = off"))
-        session.execute(text(f"SET LOCAL work_mem = '{SWEEP_WORK_MEM}'"))
+    tune_for_bulk(session)
     drop_temp_tables(session)
     for table in TEMP_TABLES:
         table.create(conn)

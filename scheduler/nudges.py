@@ -15,6 +15,7 @@ from scheduler.outbox_sql import (
     key_expr,
     placements_with_student_chats,
     row_columns,
+    tune_for_bulk,
 )
 
 KIND = "nudge"
@@ -22,6 +23,7 @@ KIND = "nudge"
 
 def sweep_nudges(session: Session, settings: Settings, now: datetime) -> int:
     """Queue one nudge per bound chat account of each absentee whose nudge time has come."""
+    tune_for_bulk(session)
     queued = 0
     for window in due_windows(now, settings, after_min=settings.scheduler.nudge_after_min):
         expires_at = day_end(window.day, settings)
