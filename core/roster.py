@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, time
-from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 
@@ -88,9 +87,12 @@ class RosterFileError(Exception):
     """The file cannot be imported at all (unreadable, or required columns missing)."""
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each of its 35 fields through object.__setattr__, which
+# made building the row a quarter of the cost of validating a line; hashable all the same.
+@dataclass(slots=True, unsafe_hash=True)
 class RosterRow:
-    """One validated roster line: a student, their people, and one placement."""
+    """One validated roster line: a student, their people, and one placement (positional order
+    is the field order below; validate() relies on it)."""
 
     line: int
     student_no: str
@@ -213,35 +215,104 @@ def map_header(cells: list[object]) -> tuple[dict[int, str], list[str]]:
 CACHE_SIZE = 4096
 
 
-def _cached(parse):
-    remembered = lru_cache(maxsize=CACHE_SIZE)(parse)
+class _Memo(dict):
+    """parse(key) remembered per distinct cell (or tuple of cells); a dict hit costs far less
+    than lru_cache.
 
-    def call(cell, *args):
+    Like lru_cache(typed=False), equal cells share an entry (1 and 1.0 and True). Bounded by
+    starting afresh when full: a roster has few distinct values in the columns cached here.
+    """
+
+    __slots__ = ("parse",)
+
+    def __init__(self, parse) -> None:
+        super().__init__()
+        self.parse = parse
+
+    def __missing__(self, cell):
+        if len(self) >= CACHE_SIZE:
+            self.clear()
+        value = self[cell] = self.parse(cell)
+        return value
+
+    def __call__(self, cell):
         try:
-            return remembered(cell, *args)
+            return self[cell]
         except TypeError:  # an unhashable cell (never from CSV or openpyxl, but be safe)
-            return parse(cell, *args)
-
-    return call
+            return self.parse(cell)
 
 
-_workdays = _cached(parse_workdays)
-_city = _cached(lambda address: city_of(address))
-_matches = _cached(lambda major, position, industry: matches_major(major, position, industry))
-_radius = _cached(lambda cell, default: v.radius(cell, default=default))
-# Checked in this order, so a row's reasons read as before: column -> cached parser.
-_TERMS = {
-    "gender": _cached(v.gender),
-    "radius_m": _radius,
-    "shift_start": _cached(v.clock),
-    "shift_end": _cached(v.clock),
-    "monthly_salary": _cached(v.salary),
-    "arranged_by_school": _cached(v.flag),
-    "agreement_signed": _cached(v.flag),
-    "insured": _cached(v.flag),
-}
-_datum = _cached(v.datum)
-_day = _cached(v.day)
+def _parsed(parse, cell, column: str, errors: list[str], *args):
+    try:
+        return parse(cell, *args)
+    except ValueError as exc:
+        errors.append(f"{label(column)} {exc}")
+        return None
+
+
+def _place_and_dates(cells: tuple) -> tuple[tuple, tuple[str, ...]]:
+    """(coord_system, workdays text, start_date, end_date) -> their values, and the reasons
+    any is wrong, in the order a row reports them."""
+    datum_cell, workdays_text, start_cell, end_cell = cells
+    errors: list[str] = []
+    datum = _parsed(v.datum, datum_cell, "coord_system", errors)
+    mask = _parsed(parse_workdays, workdays_text, "workdays", errors)
+    start = _parsed(v.day, start_cell, "start_date", errors)
+    end = _parsed(v.day, end_cell, "end_date", errors)
+    if start and end and end < start:
+        errors.append(f"{label('end_date')} {end} 早于{label('start_date')} {start}")
+    return (datum, mask, start, end), tuple(errors)
+
+
+# The terms of a placement, checked in this order so a row's reasons read as before.
+TERMS = (
+    "gender", "radius_m", "shift_start", "shift_end", "monthly_salary",
+    "arranged_by_school", "agreement_signed", "insured",
+)  # fmt: skip
+
+
+def _radius(cell: object, default: int) -> int:
+    return v.radius(cell, default=default)
+
+
+_TERM_PARSERS = (v.gender, _radius, v.clock, v.clock, v.salary, v.flag, v.flag, v.flag)
+
+
+def _terms(cells: tuple) -> tuple[tuple, tuple[str, ...]]:
+    """The TERMS cells and the default radius -> their values, and the reasons any is wrong."""
+    *raw, default_radius_m = cells
+    errors: list[str] = []
+    values = []
+    for column, parse, cell in zip(TERMS, _TERM_PARSERS, raw, strict=True):
+        extra = (default_radius_m,) if parse is _radius else ()
+        values.append(_parsed(parse, cell, column, errors, *extra))
+    return tuple(values), tuple(errors)
+
+
+# Rosters repeat these on every line: each distinct combination is parsed once.
+_place_and_dates_of = _Memo(_place_and_dates)
+_terms_of = _Memo(_terms)
+_city = _Memo(city_of)
+_matches = _Memo(lambda key: matches_major(*key))  # key: (major, position, industry)
+_day = _Memo(v.day)
+_BLANK_TEXTS = dict.fromkeys(MAX_LEN, "")
+_LIMITS = tuple(MAX_LEN.items())
+_SHORTEST_LIMIT = min(MAX_LEN.values())
+_PEOPLE = (("teacher_name", "teacher_phone"), ("parent_name", "parent_phone"))
+_CLEAN_PHONE = v.PHONE.match
+
+
+def _phone(values: dict, text: str | None, column: str, errors: list[str]) -> str:
+    """A phone cell as clean digits, "" when empty or wrong (the reason joins `errors`)."""
+    if not text:
+        return ""
+    if _CLEAN_PHONE(text):  # most numbers are clean already: nothing to strip or drop
+        return text
+    try:
+        return v.phone(values[column])
+    except ValueError as exc:
+        errors.append(f"{label(column)} {exc}")
+        return ""
 
 
 def _field(values: dict, column: str, errors: list[str], parse, **kwargs):
@@ -252,85 +323,75 @@ def _field(values: dict, column: str, errors: list[str], parse, **kwargs):
         return None
 
 
+def _texts(values: dict[str, object]) -> dict[str, str]:
+    """Every cell as trimmed text, and "" for the length-limited columns the file lacks."""
+    try:  # CSV cells are all text: trim them in one C-level pass
+        trimmed = dict(zip(values, map(str.strip, values.values()), strict=True))
+    except TypeError:  # spreadsheet cells: numbers, dates, empty cells
+        trimmed = {k: c.strip() if type(c) is str else v.text(c) for k, c in values.items()}
+    return _BLANK_TEXTS | trimmed
+
+
 def validate(line: int, values: dict[str, object], *, default_radius_m: int) -> RosterRow:
     """Build a RosterRow or raise ValueError naming every bad column."""
     errors: list[str] = []
-    txt = dict.fromkeys(MAX_LEN, "")
-    txt |= {k: c.strip() if type(c) is str else v.text(c) for k, c in values.items()}
-    for column in REQUIRED:
-        if not txt.get(column) and not isinstance(values.get(column), date | time):
-            errors.append(f"缺少{label(column)}")
-    for column, limit in MAX_LEN.items():
-        if len(txt[column]) > limit:
-            errors.append(f"{label(column)} 太长（最多 {limit} 个字）")
+    txt = _texts(values)
+    if not all(map(txt.get, REQUIRED)):
+        for column in REQUIRED:
+            if not txt.get(column) and not isinstance(values.get(column), date | time):
+                errors.append(f"缺少{label(column)}")
+    if max(map(len, txt.values())) > _SHORTEST_LIMIT:
+        for column, limit in _LIMITS:
+            if len(txt[column]) > limit:
+                errors.append(f"{label(column)} 太长（最多 {limit} 个字）")
     if errors:
         raise ValueError("；".join(errors))
-    people = {}
-    for who in ("teacher", "parent"):
-        name, phone_text = txt[f"{who}_name"], txt.get(f"{who}_phone")
-        phone = _field(values, f"{who}_phone", errors, v.phone) if phone_text else ""
+    people = []
+    for name_column, phone_column in _PEOPLE:
+        name, phone_text = txt[name_column], txt.get(phone_column)
+        phone = _phone(values, phone_text, phone_column, errors)
         if name and not phone_text:
-            errors.append(f"有{label(f'{who}_name')}时必须填写{label(f'{who}_phone')}")
+            errors.append(f"有{label(name_column)}时必须填写{label(phone_column)}")
         if phone and not name:
-            errors.append(f"有{label(f'{who}_phone')}时必须填写{label(f'{who}_name')}")
-        people[who] = phone or ""
-    phone = _field(values, "phone", errors, v.phone) if txt.get("phone") else ""
-    lat = _field(values, "latitude", errors, v.coordinate, limit=90)
-    lng = _field(values, "longitude", errors, v.coordinate, limit=180)
+            errors.append(f"有{label(phone_column)}时必须填写{label(name_column)}")
+        people.append(phone)
+    teacher_phone, parent_phone = people
+    phone = _phone(values, txt.get("phone"), "phone", errors)
+    try:
+        lat = v.coordinate(values.get("latitude"), limit=90)
+    except ValueError as exc:
+        errors.append(f"{label('latitude')} {exc}")
+        lat = None
+    try:
+        lng = v.coordinate(values.get("longitude"), limit=180)
+    except ValueError as exc:
+        errors.append(f"{label('longitude')} {exc}")
+        lng = None
     if lat is not None and lng is not None and abs(lat) > abs(lng) > 0 and abs(lat) > 60:
         errors.append(f"{label('latitude')} 与 {label('longitude')} 可能填反了")
-    datum = _field(values, "coord_system", errors, _datum)
+    get = values.get
     workdays_text = txt.get("workdays") or "1-5"
-    try:
-        mask = _workdays(workdays_text)
-    except ValueError as exc:
-        errors.append(f"{label('workdays')} {exc}")
-        mask = None
-    start = _field(values, "start_date", errors, _day)
-    end = _field(values, "end_date", errors, _day)
-    if start and end and end < start:
-        errors.append(f"{label('end_date')} {end} 早于{label('start_date')} {start}")
+    place, reasons = _place_and_dates_of(
+        (get("coord_system"), workdays_text, get("start_date"), get("end_date"))
+    )
+    errors += reasons
     birth = _field(values, "birth_date", errors, _day) if txt.get("birth_date") else None
-    parsed = {}
-    for column, parse in _TERMS.items():
-        try:
-            cell = values.get(column)
-            parsed[column] = parse(cell, default_radius_m) if parse is _radius else parse(cell)
-        except ValueError as exc:
-            errors.append(f"{label(column)} {exc}")
+    terms, reasons = _terms_of((*map(get, TERMS), default_radius_m))
+    errors += reasons
     if errors:
         raise ValueError("；".join(errors))
+    datum, mask, start, end = place
+    gender, radius_m, shift_start, shift_end, salary, arranged, signed, insured = terms
     norm_lat, norm_lng = to_gcj02(lat, lng, datum)
+    major, position, industry = txt["major"], txt["position"], txt["industry"]
+    address = txt["address"]
     return RosterRow(
-        line=line,
-        student_no=txt["student_no"],
-        name=txt["name"],
-        phone=phone,
-        birth_date=birth,
-        school=txt["school"],
-        major=txt["major"],
-        class_name=txt["class"],
-        teacher_name=txt["teacher_name"],
-        teacher_phone=people["teacher"],
-        parent_name=txt["parent_name"],
-        parent_phone=people["parent"],
-        company=txt["company"],
-        industry=txt["industry"],
-        position=txt["position"],
-        address=txt["address"],
-        city=_city(txt["address"]),
-        latitude=lat,
-        longitude=lng,
-        coord_system=datum,
-        norm_lat=norm_lat,
-        norm_lng=norm_lng,
-        workdays=workdays_text,
-        workdays_mask=mask,
-        start_date=start,
-        end_date=end,
-        matches_major=_matches(txt["major"], txt["position"], txt["industry"]),
-        **parsed,
-    )
+        line, txt["student_no"], txt["name"], gender, phone, birth, txt["school"], major,
+        txt["class"], txt["teacher_name"], teacher_phone, txt["parent_name"], parent_phone,
+        txt["company"], industry, position, address, _city(address), lat, lng, datum,
+        norm_lat, norm_lng, radius_m, shift_start, shift_end, workdays_text, mask, start, end,
+        salary, arranged, signed, insured, _matches((major, position, industry)),
+    )  # fmt: skip
 
 
 def parse_roster(cells: Iterable[list[object]], *, default_radius_m: int) -> Roster:

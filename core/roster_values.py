@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 
 from core.geo import DATUMS
 
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
+PHONE = re.compile(r"^1[3-9]\d{9}$")  # a clean mainland mobile number
 _PHONE_NOISE = re.compile(r"[\s\-—–()（）]")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _TIME = re.compile(r"^(\d{1,2})\s*[:：]\s*(\d{2})(?:\s*[:：]\s*\d{2})?$")
@@ -51,6 +51,8 @@ def text(cell: object) -> str:
 
 def phone(cell: object) -> str:
     raw = text(cell)
+    if PHONE.match(raw):  # already clean, as most are: no noise to strip, no prefix to drop
+        return raw
     digits = _PHONE_NOISE.sub("", raw)
     if digits.startswith("+86"):
         digits = digits[3:]
@@ -58,7 +60,7 @@ def phone(cell: object) -> str:
         digits = digits[4:]
     elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
-    if not _PHONE.match(digits):
+    if not PHONE.match(digits):
         raise ValueError(f"“{raw}”不是有效的大陆手机号（11 位，以 1 开头）")
     return digits
 
