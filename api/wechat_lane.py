@@ -11,6 +11,7 @@ wraps the whole app, so it still applies. FastAPI's telemetry does not see these
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
@@ -85,6 +86,26 @@ async def wechat_callback(
         await answer.later()
 
 
+def _freezing_after_startup(send: Send) -> Send:
+    """`send` for the lifespan scope: the heap is frozen from start-up to shut-down.
+
+    What exists once start-up is complete (modules, the app, settings, caches) lives as long
+    as the app; left to the cyclic collector, every full collection walks it all again (0.1 to
+    0.25 s with the event loop stopped on a busy 2-core machine, which lands in the callbacks'
+    p99). Shut-down unfreezes it, for a process that starts apps one after another (tests).
+    """
+
+    async def sending(message) -> None:
+        if message["type"] == "lifespan.startup.complete":
+            gc.collect()
+            gc.freeze()
+        elif message["type"] == "lifespan.shutdown.complete":
+            gc.unfreeze()
+        await send(message)
+
+    return sending
+
+
 class ShixiApp(FastAPI):
     """FastAPI with WeChat's callbacks taken in front of it (see the module docstring)."""
 
@@ -95,4 +116,6 @@ class ShixiApp(FastAPI):
                 limit = self.state.settings.server.max_body_bytes
                 await wechat_callback(webhook, limit, scope, receive, send)
                 return
+        if scope["type"] == "lifespan":
+            send = _freezing_after_startup(send)
         await super().__call__(scope, receive, send)

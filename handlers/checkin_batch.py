@@ -3,12 +3,14 @@
 The hot message of the morning is a bound student's location. Its decision is the general
 handler's (handlers.checkin.decide_checkin); only the reads and writes differ: a batch reads
 what all its messages need in a few set-based queries before any job runs (the senders, their
-dedupe rows, the day's check-ins), each job decides in plain Python, and the batch writes the
-dedupe rows, the check-ins, the 48-hour windows and the schools' daily roll-ups just before
-it commits, in one statement each (one per school and day for the roll-ups). A sender who is
-not a bound student answers "fallback" before anything is written, and the caller takes the
-general path. A cached sender is re-checked against its binding row in the same transaction
-(one query for the batch), so a binding unbound or moved by another process is read afresh.
+dedupe rows, the day's check-ins; one statement on PostgreSQL), each job decides in plain
+Python, and the batch writes the dedupe rows, the check-ins, the 48-hour windows and the
+schools' daily roll-ups just before it commits (models.checkin_queries.record_batch: one
+statement on PostgreSQL, one per table on SQLite). A sender who is not a bound student
+answers "fallback" before anything is written, and the caller takes the general path. On
+SQLite a cached sender is re-checked against its binding row in the same transaction (one
+query for the batch), so a binding unbound or moved by another process is read afresh; on
+PostgreSQL every sender is read afresh, with the rest of the batch's reads.
 
 A dedupe row goes in with the effect, in the same transaction, so that a repeated MsgId (in
 this batch, in an earlier one, or in another process) has exactly one effect: a key already
@@ -34,16 +36,14 @@ from handlers.checkin import decide_checkin, outside_alert_text
 from models.checkin_queries import (
     PLACEMENT_FACTS,
     account_states,
+    batch_reads,
     checkin_rows_of_many,
-    claim_inbounds,
     insert_alert_once,
-    insert_checkins,
+    record_batch,
     senders_rows,
     stored_replies,
     student_name,
-    touch_accounts,
 )
-from models.stats import bump_school_day
 
 # A cached sender (binding + school + placements) is re-checked against its binding row in the
 # transaction that uses it, so a binding can never act for someone else; placements may lag a
@@ -116,20 +116,17 @@ class _BatchState:
         self.rollup: dict = {}  # (school_id, day) -> [checkins, students_checked_in]
 
     def flush(self, conn: Connection) -> None:
-        # The dedupe rows first: a key stored meanwhile by another process fails the batch
-        # before anything else is written.
-        claim_inbounds(conn, list(self.claims.values()))
-        if self.touches:
+        record_batch(
+            conn,
+            claims=list(self.claims.values()),
+            account_ids=[account_id for account_id, _ in self.touches],
             # The earliest time of the batch: the 48-hour window is never stretched, at most
             # shortened by the milliseconds a batch lasts.
-            at = min(at for _, at in self.touches)
-            touch_accounts(conn, [account_id for account_id, _ in self.touches], at)
-        insert_checkins(conn, self.rows)
-        # Sorted, so that two processes' batches lock the roll-up rows in the same order.
-        for (school_id, day), (checkins, students) in sorted(self.rollup.items()):
-            bump_school_day(
-                conn, school_id=school_id, day=day, checkins=checkins, students_checked_in=students
-            )
+            touched_at=min((at for _, at in self.touches), default=None),
+            checkins=self.rows,
+            # Sorted, so that two processes' batches lock the roll-up rows in the same order.
+            rollups=[(*key, *totals) for key, totals in sorted(self.rollup.items())],
+        )
 
 
 class CheckinJob:
@@ -172,25 +169,53 @@ class CheckinBatchPath:
         """Read what the batch's jobs need in a few queries, whatever the number of jobs."""
         state = batch.data[self] = _BatchState()
         batch.before_commit(self, state.flush)
+        if conn.dialect.name == "postgresql":
+            self._read_at_once(conn, state, jobs)
+            return
         self._read_senders(conn, state, jobs)
         keys: dict[str, set[str]] = {}
-        days: dict = {}
         tz = self.settings.tz
         for job in jobs:
             channel = job.inbound.channel
             keys.setdefault(channel, set()).add(job.key)
             sender = state.senders[(channel, job.inbound.user_id)]
             if sender is not None and sender.person_kind == "student":
-                day = job.inbound.at.astimezone(tz).date()
-                days.setdefault(day, set()).add(sender.person_id)
+                state.earlier[(sender.person_id, job.inbound.at.astimezone(tz).date())] = []
         for channel, channel_keys in keys.items():
             stored = stored_replies(conn, channel=channel, keys=list(channel_keys))
             state.known.update(((channel, key), reply) for key, reply in stored.items())
-        for day, student_ids in days.items():
-            for student_id in student_ids:
-                state.earlier[(student_id, day)] = []
-            for row in checkin_rows_of_many(conn, student_ids=sorted(student_ids), day=day):
-                state.earlier[(row.student_id, day)].append(row)
+        if state.earlier:
+            for row in checkin_rows_of_many(conn, state.earlier):
+                state.earlier[(row.student_id, row.day)].append(row)
+
+    def _read_at_once(self, conn: Connection, state: _BatchState, jobs: list[CheckinJob]):
+        """PostgreSQL: everything in one statement per channel (see batch_reads); each sender is
+        read afresh with its binding, so the cache is not needed to save a query."""
+        tz = self.settings.tz
+        wanted: dict[str, tuple[set, set, set]] = {}
+        for job in jobs:
+            users, keys, days = wanted.setdefault(job.inbound.channel, (set(), set(), set()))
+            users.add(job.inbound.user_id)
+            keys.add(job.key)
+            days.add((job.inbound.user_id, job.inbound.at.astimezone(tz).date()))
+        for channel, (users, keys, days) in wanted.items():
+            rows, stored, checkins = batch_reads(
+                conn, channel=channel, external_ids=sorted(users), keys=list(keys), days=days
+            )
+            found: dict[str, list] = {}
+            for row in rows:
+                found.setdefault(row.external_id, []).append(row)
+            for user_id in users:
+                state.senders[(channel, user_id)] = (
+                    _sender(found[user_id]) if user_id in found else None
+                )
+            state.known.update(((channel, key), reply) for key, reply in stored.items())
+            for user_id, day in days:
+                sender = state.senders[(channel, user_id)]
+                if sender is not None and sender.person_kind == "student":
+                    state.earlier[(sender.person_id, day)] = []
+            for row in checkins:
+                state.earlier[(row.student_id, row.day)].append(row)
 
     def _read_senders(self, conn: Connection, state: _BatchState, jobs: list[CheckinJob]):
         """Every sender of the batch, valid in this transaction: cached ones re-checked against

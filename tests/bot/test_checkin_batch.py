@@ -214,14 +214,26 @@ def test_a_key_stored_by_another_process_after_the_read_is_answered_as_a_duplica
 ):
     (first,) = fast((_location(now), "msg:1"))
     other = _student(session, 1)
-    real = checkin_batch.stored_replies
     calls = []
+    # The first read misses msg:1, as if it were stored meanwhile (PostgreSQL reads the keys
+    # with the senders, in one statement).
+    if session.get_bind().dialect.name == "postgresql":
+        real_reads = checkin_batch.batch_reads
 
-    def raced(conn, **kwargs):  # the first read misses msg:1, as if it were stored meanwhile
-        calls.append(kwargs["keys"])
-        return {} if len(calls) == 1 else real(conn, **kwargs)
+        def raced_reads(conn, **kwargs):
+            calls.append(kwargs["keys"])
+            senders, stored, checkins = real_reads(conn, **kwargs)
+            return senders, ({} if len(calls) == 1 else stored), checkins
 
-    monkeypatch.setattr(checkin_batch, "stored_replies", raced)
+        monkeypatch.setattr(checkin_batch, "batch_reads", raced_reads)
+    else:
+        real = checkin_batch.stored_replies
+
+        def raced(conn, **kwargs):
+            calls.append(kwargs["keys"])
+            return {} if len(calls) == 1 else real(conn, **kwargs)
+
+        monkeypatch.setattr(checkin_batch, "stored_replies", raced)
     later = now + timedelta(hours=9)
     again, fresh = fast(
         (_location(later), "msg:1"), (_location(later, user="oStudent0001"), "msg:2")
@@ -246,3 +258,64 @@ def test_a_cached_binding_moved_to_another_student_checks_in_for_that_student(
     (outcome,) = fast((_location(now + timedelta(minutes=1)), "msg:2"))
     assert outcome.status == "done" and "上班签到成功" in outcome.text
     assert [r.student_id for r in _rows(session)] == [student.id, other.id]
+
+
+def test_postgresql_reads_a_batch_in_one_statement_with_the_same_values(
+    session, fast, settings, now
+):
+    from datetime import time
+
+    from models import Placement
+    from models.checkin_queries import (
+        batch_reads,
+        checkin_rows_of_many,
+        senders_rows,
+        stored_replies,
+    )
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the one-statement read is PostgreSQL's")
+    students = [_student(session, n) for n in range(3)]
+    placement = session.exec(select(Placement).where(Placement.student_id == students[0].id)).one()
+    # Floats that a decimal rendering could spoil, a whole one, a shift with seconds.
+    placement.norm_lat, placement.norm_lng = 26.578300000000002, 106.0
+    placement.shift_start = time(8, 59, 30)
+    session.commit()
+    users = [f"oStudent{n:04d}" for n in range(3)]
+    at = now.replace(microsecond=123456)
+    fast(*[(_location(at, user=u), f"msg:{u}") for u in users[:2]])
+    day = at.astimezone(settings.tz).date()
+    with session.get_bind().connect() as conn:
+        keys = ["msg:oStudent0000", "msg:oStudent0001", "msg:unknown"]
+        senders, stored, checkins = batch_reads(
+            conn,
+            channel="wechat",
+            external_ids=[*users, "oNobody"],
+            keys=keys,
+            days=[(u, day) for u in users],
+        )
+        expected_senders = senders_rows(conn, channel="wechat", external_ids=[*users, "oNobody"])
+        expected_checkins = checkin_rows_of_many(conn, [(s.id, day) for s in students])
+        assert stored == stored_replies(conn, channel="wechat", keys=keys)
+    got = sorted(tuple(row) for row in senders) + [tuple(row) for row in checkins]
+    want = sorted(tuple(row) for row in expected_senders)
+    want += [tuple(row) for row in expected_checkins]
+    assert len(senders) == 3 and len(checkins) == 2
+    assert got == want
+    for got_row, want_row in zip(got, want, strict=True):  # floats stay floats, times aware
+        assert [type(v) for v in got_row] == [type(v) for v in want_row]
+    # A student bound twice (two accounts) still has each check-in once.
+    bind(session, person_kind="student", person_id=students[0].id, channel="wechat",
+         external_id="oSecondPhone", school_id=students[0].school_id)  # fmt: skip
+    session.commit()
+    with session.get_bind().connect() as conn:
+        _, _, again = batch_reads(
+            conn,
+            channel="wechat",
+            external_ids=[users[0], "oSecondPhone"],
+            keys=[],
+            days=[(users[0], day), ("oSecondPhone", day)],
+        )
+    assert [row.id for row in again] == [
+        row.id for row in checkins if row.student_id == students[0].id
+    ]
