@@ -124,24 +124,12 @@ def _listed(conn: Connection, values: Iterable) -> list | str:
     return values if conn.dialect.name == "postgresql" else json.dumps(values)
 
 
-_ACCOUNT_BY_SENDER = sa_select(
-    _ACCOUNT.c.id,
-    _ACCOUNT.c.person_kind,
-    _ACCOUNT.c.person_id,
-    _ACCOUNT.c.school_id,
-    _ACCOUNT.c.language,
-).where(
-    _ACCOUNT.c.channel == bindparam("channel"),
-    _ACCOUNT.c.external_id == bindparam("external_id"),
-    _ACCOUNT.c.active.is_(True),
-)
 # What a cached binding is checked against: one row per account id, active or not.
 _ACCOUNT_STATES = _per_dialect(
     lambda member: sa_select(
         _ACCOUNT.c.id, _ACCOUNT.c.person_kind, _ACCOUNT.c.person_id, _ACCOUNT.c.active
     ).where(member(_ACCOUNT.c.id, "account_ids", Integer))
 )
-_PLACEMENTS_OF = sa_select(_PLACEMENT).where(_PLACEMENT.c.student_id == bindparam("student_id"))
 # What a check-in needs to know about a placement (rules, fence, receipt).
 PLACEMENT_FACTS = (
     "id",
@@ -406,9 +394,7 @@ def batch_reads(
     )
 
 
-_STUDENT_SCHOOL = sa_select(_STUDENT.c.school_id).where(_STUDENT.c.id == bindparam("student_id"))
 _STUDENT_NAME = sa_select(_STUDENT.c.name).where(_STUDENT.c.id == bindparam("student_id"))
-_INSERT_CHECKIN = insert(_CHECKIN)
 
 
 class _RowsInsert:
@@ -567,13 +553,6 @@ def _ignoring(table, *key: str):
 _ALERT_ONCE = _ignoring(_ALERT, "kind", "student_id", "day")
 
 
-def active_account_row(conn: Connection, *, channel: str, external_id: str) -> Row | None:
-    """(id, person_kind, person_id, school_id, language) of an active binding."""
-    return conn.execute(
-        _ACCOUNT_BY_SENDER, {"channel": channel, "external_id": external_id}
-    ).first()
-
-
 def account_states(conn: Connection, account_ids: list[int]) -> dict[int, Row]:
     """(id, person_kind, person_id, active) of many bindings by id, in one query."""
     params = {"account_ids": _listed(conn, sorted(set(account_ids)))}
@@ -592,7 +571,7 @@ def senders_rows(conn: Connection, *, channel: str, external_ids: list[str]) -> 
 
 
 def checkin_rows_of_many(conn: Connection, pairs: Iterable[tuple[int, date]]) -> list[Row]:
-    """checkin_rows_on for many (student_id, day) pairs; rows also carry `student_id`.
+    """The check-ins of many (student_id, day) pairs, oldest first; rows carry `student_id`.
 
     One query on PostgreSQL, one per day on SQLite (a batch rarely spans midnight).
     """
@@ -621,15 +600,6 @@ def insert_checkins(conn: Connection, rows: list[dict]) -> None:
     """Insert many check-ins in one executemany (every row has all of CHECKIN_COLUMNS)."""
     if rows:
         _INSERT_CHECKINS(conn, rows)
-
-
-def placement_rows(conn: Connection, *, student_id: int) -> list[Row]:
-    return list(conn.execute(_PLACEMENTS_OF, {"student_id": student_id}))
-
-
-def checkin_rows_on(conn: Connection, *, student_id: int, day: date) -> list[Row]:
-    """A student's check-ins of one day, oldest first, with what the rules and receipts read."""
-    return list(conn.execute(_CHECKINS_ON, {"student_id": student_id, "day": day}))
 
 
 def stored_replies(conn: Connection, *, channel: str, keys: list[str]) -> dict[str, str]:
@@ -688,14 +658,6 @@ def record_batch(
     ):
         params.update((f"{prefix}_{name}", [row[name] for row in rows]) for name in columns)
     _RECORD_BATCH_PG(conn, params)
-
-
-def insert_checkin(conn: Connection, values: dict) -> None:
-    conn.execute(_INSERT_CHECKIN, values)
-
-
-def student_school(conn: Connection, *, student_id: int) -> int | None:
-    return conn.execute(_STUDENT_SCHOOL, {"student_id": student_id}).scalar()
 
 
 def student_name(conn: Connection, *, student_id: int) -> str:
