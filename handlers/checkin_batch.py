@@ -91,6 +91,14 @@ def _sender(rows: list) -> Sender:
     )
 
 
+def _senders_of(rows, user_ids) -> dict[str, Sender | None]:
+    """A Sender per user id from senders_rows-shaped rows; None for one who is not bound."""
+    found: dict[str, list] = {}
+    for row in rows:
+        found.setdefault(row.external_id, []).append(row)
+    return {user_id: _sender(found[user_id]) if user_id in found else None for user_id in user_ids}
+
+
 def _still_bound(sender: Sender, state) -> bool:
     """Whether the binding row read in this transaction is still the one that was cached."""
     return (
@@ -202,13 +210,8 @@ class CheckinBatchPath:
             rows, stored, checkins = batch_reads(
                 conn, channel=channel, external_ids=sorted(users), keys=list(keys), days=days
             )
-            found: dict[str, list] = {}
-            for row in rows:
-                found.setdefault(row.external_id, []).append(row)
-            for user_id in users:
-                state.senders[(channel, user_id)] = (
-                    _sender(found[user_id]) if user_id in found else None
-                )
+            for user_id, sender in _senders_of(rows, users).items():
+                state.senders[(channel, user_id)] = sender
             state.known.update(((channel, key), reply) for key, reply in stored.items())
             for user_id, day in days:
                 sender = state.senders[(channel, user_id)]
@@ -240,11 +243,8 @@ class CheckinBatchPath:
                     self.forget(*who)
                     wanted.setdefault(who[0], set()).add(who[1])
         for channel, user_ids in wanted.items():
-            found: dict[str, list] = {}
-            for row in senders_rows(conn, channel=channel, external_ids=sorted(user_ids)):
-                found.setdefault(row.external_id, []).append(row)
-            for user_id in user_ids:
-                sender = _sender(found[user_id]) if user_id in found else None
+            rows = senders_rows(conn, channel=channel, external_ids=sorted(user_ids))
+            for user_id, sender in _senders_of(rows, user_ids).items():
                 state.senders[(channel, user_id)] = sender
                 if sender is not None:
                     self.senders.put((channel, user_id), sender)
