@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from api.headers import SecurityHeaders
 from api.wechat_lane import ShixiApp
 from core.settings import Settings
 from models.db import make_engine
@@ -31,18 +32,28 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
                 await stop()
 
     # ShixiApp: FastAPI with POST /wechat answered in front of it (api.wechat_lane).
-    app = ShixiApp(title="Shixi 实习助手", version="0.1.0", lifespan=lifespan)
+    # The OpenAPI description stays at /openapi.json (SPEC section 5); the interactive
+    # /docs and /redoc pages are not served to the public.
+    app = ShixiApp(
+        title="Shixi 实习助手",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.engine = engine
 
-    from api.routes import health
+    from api.routes import health, privacy
     from api.routes.channels import mount_channels
 
     app.include_router(health.router)
+    app.include_router(privacy.router)
     from api import console
     from api.routes import api_v1
 
     app.include_router(api_v1.router)
     console.install(app)  # /admin pages, /static, console error pages
     mount_channels(app, settings, engine)  # only the channels that have a token
+    app.add_middleware(SecurityHeaders, hsts=settings.server.cookie_secure)
     return app

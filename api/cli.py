@@ -17,11 +17,19 @@ user_app = typer.Typer(help="控制台用户 (console users)", no_args_is_help=T
 token_app = typer.Typer(help="API 令牌 (API tokens)", no_args_is_help=True)
 wechat_app = typer.Typer(help="微信公众号 (WeChat official account)", no_args_is_help=True)
 telegram_app = typer.Typer(help="Telegram bot", no_args_is_help=True)
+compliance_app = typer.Typer(
+    help="合规检查 (compliance with the internship rules)", no_args_is_help=True
+)
+privacy_app = typer.Typer(help="个人信息 (personal data: export, erase)", no_args_is_help=True)
+report_app = typer.Typer(help="报告 (reports)", no_args_is_help=True)
 app.add_typer(invite_app, name="invite")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(wechat_app, name="wechat")
 app.add_typer(telegram_app, name="telegram")
+app.add_typer(compliance_app, name="compliance")
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(report_app, name="report")
 
 
 def settings() -> Settings:
@@ -148,14 +156,11 @@ def user_add(
 ) -> None:
     """Add a console user; the password is read from standard input."""
     from core.accounts import AccountError, create_user
-    from core.audit import record
+    from models.audit import record
     from models.db import session_scope
 
     cfg = settings()
-    if sys.stdin.isatty():
-        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    password = _stdin_password(confirm=True)
     try:
         with session_scope(engine_for(cfg)) as session:
             user = create_user(
@@ -180,30 +185,116 @@ def user_add(
     typer.echo(f"已创建控制台用户 {username}（{role}）")
 
 
+def _stdin_password(*, confirm: bool, allow_empty: bool = False) -> str:
+    if sys.stdin.isatty():
+        return typer.prompt(
+            "密码" + ("（直接回车则自动生成）" if allow_empty else ""),
+            hide_input=True,
+            confirmation_prompt=confirm,
+            default="" if allow_empty else None,
+            show_default=False,
+        )
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List console users with role, state and last sign-in."""
+    from api.commands.accounts import user_lines
+
+    cfg = settings()
+    for line in user_lines(cfg, engine_for(cfg)):
+        typer.echo(line)
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Disable a console user: sessions and API tokens stop working at once."""
+    from api.commands.accounts import set_user_active
+    from core.accounts import AccountError
+
+    cfg = settings()
+    try:
+        typer.echo(set_user_active(engine_for(cfg), username, active=False))
+    except AccountError as exc:
+        fail(str(exc))
+
+
+@user_app.command("enable")
+def user_enable(username: str) -> None:
+    """Enable a disabled console user again."""
+    from api.commands.accounts import set_user_active
+    from core.accounts import AccountError
+
+    cfg = settings()
+    try:
+        typer.echo(set_user_active(engine_for(cfg), username, active=True))
+    except AccountError as exc:
+        fail(str(exc))
+
+
+@user_app.command("reset-password")
+def user_reset_password(username: str) -> None:
+    """Set a new password (from standard input; empty: one is generated and printed)."""
+    from api.commands.accounts import reset_user_password
+    from core.accounts import AccountError
+
+    cfg = settings()
+    password = _stdin_password(confirm=True, allow_empty=True)
+    try:
+        typer.echo(reset_user_password(engine_for(cfg), username, password))
+    except AccountError as exc:
+        fail(str(exc))
+
+
 @token_app.command("create")
 def token_create(
     username: str,
     name: Annotated[str, typer.Option(help="what the token is for")] = "",
+    days: Annotated[
+        int | None, typer.Option(help="valid for this many days ([console] token_ttl_days)")
+    ] = None,
 ) -> None:
     """Print a new API token for a console user as the last word."""
-    from core.accounts import AccountError, create_token
-    from core.audit import record
-    from models.db import session_scope
+    from api.commands.accounts import new_token
+    from core.accounts import AccountError
 
     cfg = settings()
     try:
-        with session_scope(engine_for(cfg)) as session:
-            token = create_token(session, username=username, name=name)
-            record(
-                session,
-                actor="cli",
-                action="token.create",
-                target_kind="console_user",
-                target_id=username,
-            )
+        token = new_token(cfg, engine_for(cfg), username, name=name, days=days)
     except AccountError as exc:
         fail(str(exc))
     typer.echo(f"API 令牌（只显示这一次，请妥善保存）: {token}")
+
+
+@token_app.command("list")
+def token_list(
+    user: Annotated[str | None, typer.Option("--user", help="only this user's tokens")] = None,
+) -> None:
+    """List API tokens: owner, purpose, expiry, last use, state (never the token itself)."""
+    from api.commands.accounts import token_lines
+    from core.accounts import AccountError
+
+    cfg = settings()
+    try:
+        lines = token_lines(cfg, engine_for(cfg), username=user)
+    except AccountError as exc:
+        fail(str(exc))
+    for line in lines:
+        typer.echo(line)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="编号 from shixi token list")]):
+    """Revoke an API token at once."""
+    from api.commands.accounts import revoke
+    from core.accounts import AccountError
+
+    cfg = settings()
+    try:
+        typer.echo(revoke(engine_for(cfg), token_id))
+    except AccountError as exc:
+        fail(str(exc))
 
 
 @app.command()
@@ -219,6 +310,25 @@ def tick(at: Annotated[str, typer.Option("--at", help="ISO datetime, e.g. 2026-0
     if when.tzinfo is None:
         when = when.replace(tzinfo=cfg.tz)
     run_tick(cfg, engine_for(cfg), when)
+
+
+@compliance_app.command("check")
+def compliance_check(
+    at: Annotated[str | None, typer.Option("--at", help="ISO datetime; default now")] = None,
+) -> None:
+    """Check every active placement against the rules now (idempotent)."""
+    from api.commands.compliance import run_check
+
+    cfg = settings()
+    when = datetime.now(cfg.tz)
+    if at:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            fail(f"无法识别的时间：{at}（例如 2026-03-02T06:30）", 2)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=cfg.tz)
+    run_check(cfg, engine_for(cfg), when)
 
 
 @app.command()
@@ -244,6 +354,63 @@ def telegram_set_webhook(public_url: str) -> None:
     from api.commands.channels import set_telegram_webhook
 
     set_telegram_webhook(settings(), public_url)
+
+
+@privacy_app.command("export")
+def privacy_export(
+    student_no: Annotated[str, typer.Argument(help="学号")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.zip")],
+) -> None:
+    """Write every record naming a student to a ZIP (JSON, and CSV per table)."""
+    from api.commands.privacy import export_student
+    from core.privacy import PrivacyError
+
+    cfg = settings()
+    try:
+        typer.echo(export_student(engine_for(cfg), student_no, out))
+    except PrivacyError as exc:
+        fail(str(exc))
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    student_no: Annotated[str, typer.Argument(help="学号")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Delete every record naming a student; only an audit line remains."""
+    from api.commands.privacy import erase_student
+    from core.privacy import PrivacyError
+
+    cfg = settings()
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"永久删除学号 {student_no} 的全部个人信息，无法恢复。确定吗？", abort=True)
+    try:
+        typer.echo(erase_student(engine_for(cfg), student_no))
+    except PrivacyError as exc:
+        fail(str(exc))
+
+
+@report_app.command("quality")
+def report_quality(
+    first: Annotated[str, typer.Option("--from", help="first day, e.g. 2026-09-01")],
+    last: Annotated[str, typer.Option("--to", help="last day, e.g. 2027-01-31")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.pdf or FILE.xlsx")],
+    school: Annotated[str | None, typer.Option(help="one school, by name")] = None,
+    province: Annotated[bool, typer.Option("--province", help="every school")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress lines")] = False,
+) -> None:
+    """The internship quality report (实习质量报告) as PDF or XLSX."""
+    from api.commands.report import parse_day, run_quality_report
+
+    run_quality_report(
+        settings(),
+        school=school,
+        province=province,
+        first=parse_day(first),
+        last=parse_day(last),
+        out=out,
+        quiet=quiet,
+    )
 
 
 def main() -> None:

@@ -1,12 +1,12 @@
 """POST /wechat as plain ASGI, in front of FastAPI.
 
-A location callback is the hottest request the app serves: at the morning peak FastAPI's
-middleware, routing and request objects cost more CPU than opening, deciding and sealing the
-message itself. ShixiApp answers it straight from the ASGI scope: the same body cap (413), the
-same statuses and texts for refused callbacks, and the work left for later is run after the
-response has been sent, as a background task would. Everything else, including GET /wechat
-(URL verification) and lifespan, goes to FastAPI unchanged; uvicorn's proxy-headers middleware
-wraps the whole app, so it still applies. FastAPI's telemetry does not see these callbacks.
+WeChat callbacks are the hottest requests the app serves (a morning of check-ins, a Sunday
+evening of journals): FastAPI's middleware, routing and request objects cost more CPU than
+opening, handling and sealing a message. ShixiApp answers every callback, whatever its kind,
+straight from the ASGI scope, with the same body cap (413) and the same statuses and texts for
+refused callbacks. Everything else, including GET /wechat (URL verification) and lifespan, goes
+to FastAPI unchanged; uvicorn's proxy-headers middleware wraps the whole app, so it still
+applies. FastAPI's telemetry does not see these callbacks.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ async def _respond(send: Send, status: int, body: bytes, media: bytes) -> None:
 async def wechat_callback(
     webhook: WechatWebhook, limit: int, scope: Scope, receive: Receive, send: Send
 ) -> None:
-    """One callback, answered as the FastAPI route did: 413, the refusal's 4xx, or the reply."""
+    """One callback: 413, the refusal's 4xx, or the reply once the message is durable."""
     try:
         body = await receive_capped(scope, receive, limit)
     except BodyTooLarge:
@@ -80,10 +80,7 @@ async def wechat_callback(
         # Starlette's ServerErrorMiddleware would answer the same, then let the server log it.
         await _respond(send, 500, b"Internal Server Error", TEXT)
         raise
-    media = TEXT if answer.body == "success" else XML
-    await _respond(send, 200, answer.body.encode(), media)
-    if answer.later is not None:  # the reply is on its way; finish the slow work now
-        await answer.later()
+    await _respond(send, 200, answer.encode(), TEXT if answer == "success" else XML)
 
 
 def _freezing_after_startup(send: Send) -> Send:

@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--db sqlite|postgresql|both] [--scale F] [--days N]`."""
+"""`python -m bench [--quick] [--db sqlite|postgresql|both] [--scale F] [--days N]
+[--only SECTIONS] [--kinds KINDS]`."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from pathlib import Path
 
 from bench import report
 from bench.db import fresh_database, pg_available
+from bench.kinds import KINDS
 from bench.seed import SeedPlan, seed
 
-# Scale, days of history, webhook requests, roster rows, outbox messages, free-text messages
-# for the memory section.
+# Scale, days of history, webhook requests per message kind, roster rows, outbox messages,
+# free-text messages for the memory section.
 FULL = dict(scale=1.0, days=90, requests=20_000, roster_rows=100_000, messages=20_000, texts=40)
 # Quick: every section, each at the smallest size whose figure still means something (a
 # roster of 2,000 rows measured start-up costs, not rows/s).
@@ -35,8 +37,25 @@ def _section(results: dict, name: str, fn, *args, **kwargs) -> None:
     print(f"[{name}] {elapsed} s", flush=True)
 
 
-def run_one(kind: str, cfg: dict, *, quick: bool, sections: set[str]) -> dict:
-    from bench import dashboard, memory, outbox, roster, sweeps, webhook
+def run_one(
+    kind: str,
+    cfg: dict,
+    *,
+    quick: bool,
+    sections: set[str],
+    message_kinds: list[str] | None = None,
+) -> dict:
+    from bench import (
+        compliance,
+        console,
+        dashboard,
+        memory,
+        outbox,
+        quality,
+        roster,
+        sweeps,
+        webhook,
+    )  # fmt: skip
 
     plan = SeedPlan(scale=cfg["scale"], days=cfg["days"])
     results: dict = {
@@ -54,8 +73,14 @@ def run_one(kind: str, cfg: dict, *, quick: bool, sections: set[str]) -> dict:
     results["seed"] = {**seeded.as_dict(), "total_seconds": round(time.perf_counter() - t0, 1)}
     if "dashboard" in sections:
         _section(results, "dashboard", dashboard.run, url, today=plan.today)
+    if "console" in sections:
+        _section(results, "console", console.run, url, today=plan.today)
     if "sweeps" in sections:
         _section(results, "sweeps", sweeps.run, url, today=plan.today)
+    if "compliance" in sections:
+        _section(results, "compliance", compliance.run, url, today=plan.today)
+    if "report" in sections:
+        _section(results, "report", quality.run, url, today=plan.today, days=plan.days)
     if "roster" in sections:
         with tempfile.TemporaryDirectory() as tmp:
             _section(results, "roster", roster.run, url, rows=cfg["roster_rows"], workdir=Path(tmp))
@@ -65,15 +90,18 @@ def run_one(kind: str, cfg: dict, *, quick: bool, sections: set[str]) -> dict:
         max_s = 8.0 if quick else 60.0
         bare_min = 4_000 if quick else 0
         _section(
-            results, "webhook", webhook.run, url, requests=cfg["requests"], max_s=max_s,
-            bare_min=bare_min,
+            results, "webhook", webhook.run, url, requests=cfg["requests"], kinds=message_kinds,
+            max_s=max_s, bare_min=bare_min,
         )  # fmt: skip
     if "memory" in sections:
         _section(results, "memory", memory.run, url, messages=cfg["texts"])
     return results
 
 
-SECTIONS = ("dashboard", "sweeps", "roster", "outbox", "webhook", "memory")
+SECTIONS = (
+    "dashboard", "console", "sweeps", "compliance", "report", "roster", "outbox", "webhook",
+    "memory",
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, help="fraction of the deck's province")
     parser.add_argument("--days", type=int, help="days of history")
     parser.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS))
+    parser.add_argument("--kinds", help="comma-separated webhook message kinds: " + ",".join(KINDS))
     args = parser.parse_args(argv)
+    message_kinds = args.kinds.split(",") if args.kinds else None
+    unknown = set(message_kinds or ()) - set(KINDS)
+    if unknown:
+        parser.error(f"unknown message kinds: {', '.join(sorted(unknown))}")
 
     cfg = dict(QUICK if args.quick else FULL)
     if args.scale:
@@ -100,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     all_results = []
     for kind in kinds:
-        results = run_one(kind, cfg, quick=args.quick, sections=sections)
+        results = run_one(
+            kind, cfg, quick=args.quick, sections=sections, message_kinds=message_kinds
+        )
         results["wall_seconds"] = round(time.perf_counter() - started, 1)
         path = report.write(results)
         all_results.append(results)

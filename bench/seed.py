@@ -49,6 +49,7 @@ DECK = {
 }
 SHIFTS = ((time(8, 0), time(17, 0)), (time(8, 30), time(17, 30)), (time(9, 0), time(18, 0)))
 WORKDAYS = (("1-5", 31), ("1-5", 31), ("1-5", 31), ("1-5", 31), ("1-6", 63), ("1-7", 127))
+ARRANGED = ("school", "self", "agency")
 STUDENT_OPENID = "oBenchStu{:012d}"  # the WeChat openid of a seeded student (by student id)
 TEACHER_OPENID = "oBenchTea{:012d}"
 PARENT_OPENID = "oBenchPar{:012d}"
@@ -259,15 +260,20 @@ def _load_people(engine: Engine, plan: SeedPlan, result: SeedResult, log) -> Non
         spec, mask = rng.choice(WORKDAYS)
         industry = company_industry[cid]
         start = plan.today - timedelta(days=rng.randrange(20, 200))
+        salary = rng.choice((2800, 3200, 3500, 4000, 4500, 5500))
         end = plan.today + timedelta(days=rng.randrange(30, 150))
         placements.append(
             (
                 pid, stid, school_id, cid, industry, POSITIONS[industry],
                 f"{city}某区某路{pid % 999 + 1}号", city, lat, lng, "gcj02", lat, lng,
                 rng.choice((300, 500, 500, 500, 1000)), shift_start, shift_end, spec, mask, start,
-                end, rng.choice((2800, 3200, 3500, 4000, 4500, 5500)), rng.random() < 0.7,
-                rng.random() < 0.9, rng.random() < 0.85,
+                end, salary, rng.random() < 0.7, rng.random() < 0.9, rng.random() < 0.85,
                 MAJORS[m][1] == industry or rng.random() < 0.5, now, now,
+                # Compliance facts (SPEC 12): a grade, how it was arranged, consent, the post's
+                # wage and headcounts, with a few lapses of each kind.
+                1 if rng.random() < 0.005 else 3, rng.choices(ARRANGED, (80, 18, 2))[0],
+                rng.random() < 0.95, int(round(salary / rng.uniform(0.75, 1.1), -2)),
+                rng.choice((None, 50, 200, 1000)), rng.choice((None, 10, 40, 100)),
             )
         )  # fmt: skip
         parents.append((pid, _name(rng), f"18{pid:09d}"))
@@ -290,7 +296,8 @@ def _load_people(engine: Engine, plan: SeedPlan, result: SeedResult, log) -> Non
          "latitude", "longitude", "coord_system", "norm_lat", "norm_lng", "radius_m",
          "shift_start", "shift_end", "workdays", "workdays_mask", "start_date", "end_date",
          "monthly_salary", "arranged_by_school", "agreement_signed", "insured", "matches_major",
-         "created_at", "updated_at"],
+         "created_at", "updated_at", "grade", "arranged_by", "guardian_consent", "post_wage",
+         "company_headcount", "post_headcount"],
         placements,
     )  # fmt: skip
     counts["parents"] = copy_rows(engine, Parent.__table__, ["id", "name", "phone"], parents)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bench.common import NOT_BUILT, at_local, bench_settings, optional, timed
-from core.calendar import is_workday
+from core.due import is_workday
 from core.workdays import parse_workdays
 from models import Alert, OutboxMessage
 from models.db import make_engine, session_scope

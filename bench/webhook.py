@@ -1,44 +1,39 @@
-"""Webhook throughput: a bare FastAPI endpoint versus the real /wechat, same server, same client.
+"""Webhook throughput per message kind: a bare FastAPI endpoint versus the real /wechat.
 
-Each request is a signed, AES-encrypted (safe mode) WeChat location message from a different
-bound student with a unique MsgId; afterwards every 200 must have produced exactly one check-in.
+The same server flags and client for both. Each request is a signed, AES-encrypted (safe mode)
+WeChat callback with a unique MsgId from a distinct sender of its kind (bench.kinds: location
+check-in, 状态, a journal part, 维权, 绑定 with a fresh code, a teacher's 今日). Afterwards
+the database must show exactly one effect for every request answered 200.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
-from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import func, select, text
 
 from bench import wrk
-from bench.load import copy_rows, fix_sequences
+from bench.callbacks import AES_KEY, APP_ID, TOKEN, Callback, Crafter
+from bench.kinds import KINDS, Kind, Sender
+from bench.population import STUDENT_OPENID, add_students
 from bench.server import ROOT, uvicorn_server
-from models import ChannelAccount, CheckIn, Placement, Student
-from models.db import make_engine
 
-TOKEN = "benchtoken"
-APP_ID = "wxbench0000000001"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-OPENID = "oBenchHook{:014d}"
-# A Guiyang workplace (GCJ-02); the bench students stand 40 m north of it.
-SITE = (26.5783, 106.7135)
 BARE_MIN_REQUESTS = 10_000
 WARM_UP = 500  # requests sent to each app before it is measured
+WARM_UP_TEXTS = 100  # of which 状态 from the same warm-up students (the text path)
 WARM_UP_IDLE_S = 2.0  # at least this long after the warm-up requests, then until the server idles
+SETTLE_IDLE_S = 0.5  # the same after each kind, before its effects are counted
 IDLE_CPU_SHARE = 0.05  # "idle": under 5% of a core over IDLE_PROBE_S
 IDLE_PROBE_S = 0.5
 IDLE_WAIT_MAX_S = 30.0
+SETUP_CHUNK = 2_000  # setup callbacks built and sent per batch (WeChat's replay window is 5 min)
+SETUP_MAX_S = 240.0
 
 
 def bare_app() -> FastAPI:
@@ -70,90 +65,6 @@ def server_env(url: str) -> dict:
     }
 
 
-def add_webhook_students(url: str, n: int) -> list[int]:
-    """Bound students on a 1-7 placement around the real date (the server uses the real clock)."""
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        first = (conn.execute(select(func.max(Student.id))).scalar() or 0) + 1
-        first_pl = (conn.execute(select(func.max(Placement.id))).scalar() or 0) + 1
-        first_acc = (conn.execute(select(func.max(ChannelAccount.id))).scalar() or 0) + 1
-        school_id, teacher_id = conn.execute(
-            text("SELECT school_id, id FROM teachers ORDER BY id LIMIT 1")
-        ).one()
-        company_id = conn.execute(text("SELECT MIN(id) FROM companies")).scalar()
-    now = datetime.now(UTC)
-    ids = list(range(first, first + n))
-    copy_rows(
-        engine,
-        Student.__table__,
-        ["id", "student_no", "name", "gender", "school_id", "teacher_id", "phone", "created_at"],
-        ((i, f"HOOK{i:010d}", "压测学生", "女", school_id, teacher_id, "", now) for i in ids),
-    )
-    today = date.today()
-    copy_rows(
-        engine,
-        Placement.__table__,
-        ["id", "student_id", "school_id", "company_id", "industry", "position", "address", "city",
-         "latitude", "longitude", "coord_system", "norm_lat", "norm_lng", "radius_m",
-         "shift_start", "shift_end", "workdays", "workdays_mask", "start_date", "end_date",
-         "arranged_by_school", "agreement_signed", "insured", "created_at", "updated_at"],
-        ((first_pl + k, i, school_id, company_id, "制造", "产线技术员", "贵阳市观山湖区", "贵阳市",
-          *SITE, "gcj02", *SITE, 500, dtime(0, 0), dtime(23, 59), "1-7", 127,
-          today - timedelta(days=30), today + timedelta(days=30), True, True, True, now, now)
-         for k, i in enumerate(ids)),
-    )  # fmt: skip
-    copy_rows(
-        engine,
-        ChannelAccount.__table__,
-        ["id", "channel", "external_id", "person_kind", "person_id", "school_id", "language",
-         "display_name", "active", "bound_at"],
-        ((first_acc + k, "wechat", OPENID.format(i), "student", i, school_id, "zh", "", True, now)
-         for k, i in enumerate(ids)),
-    )  # fmt: skip
-    fix_sequences(engine, [Student.__table__, Placement.__table__, ChannelAccount.__table__])
-    engine.dispose()
-    return ids
-
-
-def build_requests(student_ids: list[int], host: str) -> list[str]:
-    """One raw HTTP request per student: safe mode, signed, unique MsgId, fresh timestamp."""
-    from wechatpy.crypto import WeChatCrypto
-
-    crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
-    stamp = str(int(time.time()))
-    lat = SITE[0] + 40 / 111320.0
-    out = []
-    for n, sid in enumerate(student_ids):
-        nonce = f"n{n:09d}"
-        xml = (
-            f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
-            f"<FromUserName><![CDATA[{OPENID.format(sid)}]]></FromUserName>"
-            f"<CreateTime>{stamp}</CreateTime><MsgType><![CDATA[location]]></MsgType>"
-            f"<Location_X>{lat:.6f}</Location_X><Location_Y>{SITE[1]:.6f}</Location_Y>"
-            f"<Scale>15</Scale><Label><![CDATA[贵阳市观山湖区]]></Label>"
-            f"<MsgId>{7_000_000_000_000_000 + sid}</MsgId></xml>"
-        )
-        sealed = crypto.encrypt_message(xml, nonce, stamp)
-        msg_signature = sealed.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
-        signature = hashlib.sha1("".join(sorted([TOKEN, stamp, nonce])).encode()).hexdigest()
-        query = urlencode(
-            dict(
-                signature=signature,
-                timestamp=stamp,
-                nonce=nonce,
-                openid=OPENID.format(sid),
-                encrypt_type="aes",
-                msg_signature=msg_signature,
-            )
-        )
-        body = sealed.encode()
-        out.append(
-            f"POST /wechat?{query} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/xml\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n{sealed}"
-        )
-    return out
-
-
 def _load(base: str, requests: list[str], connections: int, max_s: float) -> dict:
     """wrk when installed (bench.wrk), else the Python client in its own process."""
     host, port = base.removeprefix("http://").split(":")
@@ -181,14 +92,15 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_until_idle(pid: int) -> None:
-    """Let the server's start-up work finish before it is measured.
+def wait_until_idle(pid: int, min_s: float = WARM_UP_IDLE_S) -> None:
+    """Let the server finish what it is doing before it is measured or counted.
 
     The app loads jieba's dictionary in a thread at start-up (seconds of CPU on a busy
-    machine); a measurement overlapping it measures the start-up. Waits WARM_UP_IDLE_S, then
-    until the process uses under IDLE_CPU_SHARE of a core (at most IDLE_WAIT_MAX_S).
+    machine), and slow messages are finished after their passive reply: a measurement
+    overlapping either measures them. Waits `min_s`, then until the process uses under
+    IDLE_CPU_SHARE of a core (at most IDLE_WAIT_MAX_S).
     """
-    time.sleep(WARM_UP_IDLE_S)
+    time.sleep(min_s)
     deadline = time.monotonic() + IDLE_WAIT_MAX_S
     while time.monotonic() < deadline:
         before = _cpu_seconds(pid)
@@ -198,58 +110,111 @@ def wait_until_idle(pid: int) -> None:
             return
 
 
-def _count_checkins(url: str, ids: list[int]) -> tuple[int, int]:
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(func.count(), func.count(func.distinct(CheckIn.student_id))).where(
-                CheckIn.student_id >= ids[0], CheckIn.student_id <= ids[-1]
-            )
-        ).one()
-    engine.dispose()
-    return row[0], row[1]
+class _Server:
+    """The real server being measured: where it is, and how to send it callbacks."""
+
+    def __init__(self, base: str, pid: int, connections: int):
+        self.base, self.pid, self.connections = base, pid, connections
+        self.host = base.removeprefix("http://")
+
+    def send(self, callbacks: list[Callback], max_s: float) -> dict:
+        return _load(self.base, [c.raw(self.host) for c in callbacks], self.connections, max_s)
+
+
+def _setup(server: _Server, kind: Kind, craft: Crafter, senders: list[Sender]) -> dict | None:
+    """Send the kind's unmeasured preliminaries, in batches built just before they go out."""
+    totals = {"sent": 0, "ok": 0, "errors": 0}
+    for i in range(0, len(senders), SETUP_CHUNK):
+        batch = kind.setup(craft, senders[i : i + SETUP_CHUNK])
+        if not batch:
+            return None
+        done = server.send(batch, SETUP_MAX_S)
+        for key in totals:
+            totals[key] += done[key]
+    return totals
+
+
+def _settled_counts(server: _Server, kind: Kind, url: str, senders, sent) -> dict:
+    """The kind's effect counts once the server is idle and they no longer change."""
+    wait_until_idle(server.pid, SETTLE_IDLE_S)
+    counted = kind.count(url, senders, sent)
+    for _ in range(10):
+        time.sleep(IDLE_PROBE_S)
+        again = kind.count(url, senders, sent)
+        if again == counted:
+            break
+        counted = again
+    return counted
+
+
+def measure_kind(
+    server: _Server, kind: Kind, url: str, senders: list[Sender], bare_rps: float, max_s: float
+) -> dict:
+    """One kind: setup, the measured run, then its effects read from the database."""
+    craft = Crafter()
+    setup = _setup(server, kind, craft, senders)
+    if setup is not None:
+        wait_until_idle(server.pid, SETTLE_IDLE_S)
+    sent = [kind.message(craft, s) for s in senders]
+    real = server.send(sent, max_s)
+    counted = _settled_counts(server, kind, url, senders, sent)
+    counts = counted.pop("counts")
+    once = counts.count(1)
+    duplicated = sum(1 for c in counts if c > 1)
+    entry = dict(real)
+    entry.update(
+        label=kind.label,
+        ratio=round(real["rps"] / bare_rps, 3) if bare_rps else 0,
+        effects=once,
+        duplicated=duplicated,
+        effects_per_s=round(once / real["seconds"], 1) if real["seconds"] else 0,
+        effects_ok=once == real["ok"] and duplicated == 0 and real["errors"] == 0,
+        **counted,
+    )
+    if setup is not None:
+        entry["setup"] = setup
+    return entry
 
 
 def run(
     url: str,
     *,
     requests: int,
+    kinds: list[str] | None = None,
     connections: int = 64,
     max_s: float = 20.0,
     bare_min: int = 0,
     log=print,
 ):
-    """Bare then real, same client and server flags; returns the figures and the check."""
+    """Bare once, then the real app for each kind; returns the figures and the checks."""
+    names = list(kinds or KINDS)
     # The real app is warmed up like the bare one, with students of its own (not counted).
-    warm_ids = add_webhook_students(url, min(WARM_UP, requests))
-    ids = add_webhook_students(url, requests)
-    result: dict = {"connections": connections, "requests_planned": requests}
+    warm = [STUDENT_OPENID.format(i) for i in add_students(url, min(WARM_UP, requests))]
+    senders = {name: KINDS[name].senders(url, requests) for name in names}
+    result: dict = {"connections": connections, "requests_planned": requests, "kinds": {}}
+    craft = Crafter()
     with uvicorn_server("bench.webhook:bare_app") as (base, _):
-        reqs = build_requests(ids, base.removeprefix("http://"))
-        _load(base, reqs[:WARM_UP], connections, 5)  # warm-up
+        host = base.removeprefix("http://")
+        reqs = [craft.location(openid).raw(host) for openid in warm]
+        _load(base, reqs, connections, 5)  # warm-up
         # The bare app keeps no state: repeat the list so that its run lasts a few seconds.
         reqs = reqs * max(1, (bare_min or BARE_MIN_REQUESTS) // len(reqs))
-        result["bare"] = _load(base, reqs, connections, max_s)
-    log(f"  bare: {result['bare']['rps']} req/s")
+        result["bare"] = bare = _load(base, reqs, connections, max_s)
+    log(f"  bare: {bare['rps']} req/s")
     with uvicorn_server("api.asgi:app_factory", env=server_env(url)) as (base, proc):
-        _load(base, build_requests(warm_ids, base.removeprefix("http://")), connections, 5)
+        server = _Server(base, proc.pid, connections)
+        server.send([craft.location(openid) for openid in warm], 5)
+        server.send([craft.text(openid, "状态") for openid in warm[:WARM_UP_TEXTS]], 10)
         wait_until_idle(proc.pid)  # let start-up work (jieba's dictionary) finish
-        reqs = build_requests(ids, base.removeprefix("http://"))
-        result["real"] = real = _load(base, reqs, connections, max_s)
-        # Slow dispatches finish after the passive reply: wait for the count to settle.
-        settled, last = time.monotonic() + 10, None
-        while time.monotonic() < settled:
-            count = _count_checkins(url, ids)
-            if count == last:
-                break
-            last = count
-            time.sleep(0.5)
+        for name in names:
+            entry = measure_kind(server, KINDS[name], url, senders[name], bare["rps"], max_s)
+            result["kinds"][name] = entry
+            log(
+                f"  {name}: {entry['rps']} req/s, ratio {entry['ratio']}, "
+                f"p99 {entry['p99_ms']} ms, errors {entry['errors']}, "
+                f"effects {entry['effects']}/{entry['ok']} (duplicated {entry['duplicated']})"
+            )
         from bench.memory import rss_mb
 
         result["real_server_rss_mb"] = rss_mb(proc.pid)
-    total, distinct = last
-    real["checkins"] = total
-    real["checkins_ok"] = total == real["ok"] == distinct and real["errors"] == 0
-    result["ratio"] = round(real["rps"] / result["bare"]["rps"], 3) if result["bare"]["rps"] else 0
-    log(f"  real: {real['rps']} req/s, ratio {result['ratio']}, check-ins {total}/{real['ok']}")
     return result

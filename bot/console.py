@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from bot.inbound import join_replies
-from bot.types import Inbound, Location, Reply
+from bot.types import Inbound, Location, Reply, join_replies
 from models.types import utcnow
 
 Dispatch = Callable[[Inbound], list[Reply]]
@@ -92,17 +93,44 @@ class ConsoleChannel:
         return self.say(text)
 
     def dialog(self, rows: Iterable[tuple]) -> None:
-        """Play a conversation table: (message, expected substring of the reply) per row.
+        """Play a conversation table and check every reply whole (see verify_dialog).
 
         A message may be a (lat, lng) tuple for a location.
         """
-        for i, (message, expected) in enumerate(rows, 1):
+
+        def send(message) -> list[str]:
             if isinstance(message, tuple):
-                reply = self.send_location(*message)
+                self.send_location(*message)
             else:
-                reply = self.say(message)
-            if expected not in reply:
-                raise AssertionError(
-                    f"dialog row {i}: sent {message!r}, expected {expected!r} in the reply, "
-                    f"got:\n{reply}"
-                )
+                self.say(message)
+            return [r.text for r in self.last]
+
+        verify_dialog(send, rows)
+
+
+def verify_dialog(send: Callable[[object], list[str]], rows: Iterable[tuple]) -> None:
+    """Play (message, expected) rows through `send` and compare every reply exactly.
+
+    `expected` is the one reply's whole text, or a list of the replies' texts in order (the
+    count matters too). Every row is played even after a mismatch, and all mismatches are
+    reported together, so one failing step does not hide the rest (Zulip's verify_dialog).
+    """
+    failures = []
+    for i, (message, expected) in enumerate(rows, 1):
+        wanted = [expected] if isinstance(expected, str) else list(expected)
+        got = send(message)
+        if got != wanted:
+            _record_mismatch(message, wanted, got)
+            failures.append(
+                f"dialog row {i}: sent {message!r}\n  expected: {wanted!r}\n  got:      {got!r}"
+            )
+    if failures:
+        raise AssertionError("\n".join(failures))
+
+
+def _record_mismatch(message, wanted: list[str], got: list[str]) -> None:
+    """With DIALOG_RECORD set, append each mismatch to that file (for rewriting tables)."""
+    path = os.environ.get("DIALOG_RECORD")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"sent": str(message), "wanted": wanted, "got": got}) + "\n")

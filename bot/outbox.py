@@ -1,22 +1,34 @@
-"""The outbox sender: claims due rows, holds them through quiet hours, delivers, backs off.
+"""The outbox sender: claims a row only when a sending slot is free, records each outcome at once.
 
-Claiming is one UPDATE ... RETURNING: on PostgreSQL its subquery takes the rows
-`FOR UPDATE SKIP LOCKED`, so several senders share the work; on SQLite the single statement is
-the single writer. A claimed row is 'sending' with next_attempt_at = the end of its lease.
-A pass first expires stale rows and releases rows whose lease ran out, then claims batch after
-batch: the next batch is claimed while this one is sent, and a batch's outcomes are marked in
-one transaction while the next is sent.
+A delivery pass (`deliver_due`) has CONCURRENCY sending slots. Its coordinator runs short
+transactions one after another on the pass's own connection; each records the outcomes of the
+pushes that have returned since the last one and claims as many due rows as there are free
+slots (and, under a rate limit, tokens to send them with), in one commit. A slot is freed only
+when its row's outcome is committed. So at any moment at most CONCURRENCY rows are claimed
+and not yet recorded, and a crash re-sends at most those: the pushes in flight, plus any that
+had returned in the last few milliseconds. The group commit grows with the load (a slow round
+records more outcomes) and never holds more than the slots.
 
-Crash between send and mark: neither WeChat nor Telegram accepts an idempotency key, so a row
-whose lease ran out while 'sending' is sent again (at-least-once). The lease is kept short and
-each batch is marked as soon as its concurrent sends return, to keep that window small; a pass
-that fails also leaves the batch it had claimed ahead to its lease.
+Who may send a claimed row is decided by a lock, not a clock (bot/outbox_owner.py): the pass
+holds a lock named by its id, which the database server (PostgreSQL) or the kernel (SQLite)
+drops when the pass dies, however it dies. Each pass begins by taking over the rows of dead
+passes, so a `shixi tick --at T` right after a crash delivers what the crashed sender left at
+the same T; rows of a live pass are never touched, and PostgreSQL claims with
+`FOR UPDATE SKIP LOCKED`, so two live senders never send the same row.
+
+Why that is enough, in four facts: a row moves from pending to 'sending' under one pass's id
+in the statement that claims it (SKIP LOCKED, or SQLite's single writer); only that pass
+records its outcome (the update matches the id); a 'sending' row goes back to pending only
+when its pass's lock could be taken, that is when the pass is dead; and a pass never has more
+than CONCURRENCY rows claimed and unrecorded. Neither WeChat nor Telegram accepts an
+idempotency key, so delivery is at-least-once: those few rows of a dead pass are sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import re
 import time as _time
@@ -25,30 +37,25 @@ from datetime import datetime, timedelta
 from functools import partial
 
 import httpx
-from anyio import CapacityLimiter, to_thread
-from sqlalchemy import String, any_, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from anyio import to_thread
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
+from bot.outbox_owner import Owner, open_owner, release
+from bot.outbox_rows import WouldWait, exchange, start_pass
 from bot.push_http import PushClient
 from bot.senders import Outgoing, Sender, SendError, build_senders
-from core import notices
 from core.settings import Settings
-from models import ChannelAccount, OutboxMessage
 from models.types import utcnow
 
 __all__ = ["OutboxSender", "TokenBucket", "build_senders", "deliver_due", "http_client"]
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
 HTTP_TIMEOUT = httpx.Timeout(10.0)
-LIVE = ("pending", "sending")
 # Requests in flight per sender process (the token buckets still apply): 32 carry about
 # 1,000 messages/s at 30 ms per request to the WeChat and Telegram APIs, rate limit raised.
+# It is also the most a crash can make the outbox send twice.
 CONCURRENCY = 32
-TABLE = OutboxMessage.__table__
 
 
 def http_client() -> PushClient:
@@ -64,17 +71,29 @@ class TokenBucket:
         self.sleep = sleep or asyncio.sleep
         self.tokens, self.stamp = max(rate, 1.0), clock()
 
-    async def acquire(self) -> None:
+    def available(self) -> float:
+        """Sends allowed right now (infinite without a limit)."""
         if self.rate <= 0:
-            return
-        while True:
-            now = self.clock()
-            self.tokens = min(max(self.rate, 1.0), self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return
-            await self.sleep((1 - self.tokens) / self.rate)
+            return math.inf
+        now = self.clock()
+        self.tokens = min(max(self.rate, 1.0), self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return self.tokens
+
+    def wait_s(self) -> float:
+        """Seconds until the next send is allowed (0 when one is allowed now)."""
+        return max(0.0, (1 - self.available()) / self.rate) if self.rate > 0 else 0.0
+
+    def take(self) -> None:
+        """Spend one send now (the caller has checked `available`)."""
+        if self.available() != math.inf:
+            self.tokens -= 1
+
+    async def acquire(self) -> None:
+        """Wait until a send is allowed, and spend it."""
+        while self.available() < 1:
+            await self.sleep(self.wait_s())
+        self.take()
 
 
 def in_quiet_hours(settings: Settings, now: datetime) -> datetime | None:
@@ -96,128 +115,14 @@ def _safe(exc: BaseException) -> str:
     return re.sub(r"bot\d+:[\w-]+", "bot***", text)[:500]
 
 
-def release_stale(engine: Engine, *, now: datetime) -> None:
-    """Expire rows past their expiry; put rows whose lease ran out back to pending.
-
-    Once per pass rather than in every claim, and it lets a claim read a single status, which
-    the (status, next_attempt_at) index hands over in order.
-    """
-    with engine.begin() as conn:
-        conn.execute(
-            update(TABLE)
-            .where(
-                TABLE.c.status.in_(LIVE),
-                TABLE.c.expires_at.is_not(None),
-                TABLE.c.expires_at <= now,
-            )
-            .values(status="expired", last_error="expired before it could be sent")
-        )
-        conn.execute(
-            update(TABLE)
-            .where(TABLE.c.status == "sending", TABLE.c.next_attempt_at <= now)
-            .values(status="pending")
-        )
-
-
-def _claim(conn, *, now: datetime, limit: int) -> list:
-    # One status, ordered by the index's second column: the scan stops after `limit` rows
-    # instead of sorting everything due (ties come in index order, oldest first).
-    due = (
-        select(TABLE.c.id)
-        .where(
-            TABLE.c.status == "pending",
-            TABLE.c.next_attempt_at <= now,
-            or_(TABLE.c.expires_at.is_(None), TABLE.c.expires_at > now),
-        )
-        .order_by(TABLE.c.next_attempt_at)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    claim = (
-        update(TABLE)
-        .where(TABLE.c.id.in_(due.scalar_subquery()))
-        .values(status="sending", next_attempt_at=now + LEASE, attempts=TABLE.c.attempts + 1)
-        .returning(*TABLE.c)
-    )
-    return list(conn.execute(claim))
-
-
-def claim_due(engine: Engine, *, now: datetime, limit: int) -> list:
-    """Claim up to `limit` pending rows that are due: plain rows, no ORM objects."""
-    with engine.begin() as conn:
-        return _claim(conn, now=now, limit=limit)
-
-
-def _last_inbound(conn, rows: list) -> dict[tuple[str, str], object]:
-    """When each addressee last wrote to us (WeChat's 48-hour window), one query per channel.
-
-    On PostgreSQL the ids go as one array parameter: a prepared plan, where an IN list of a
-    new length would be planned afresh.
-    """
-    by_channel: dict[str, set[str]] = {}
-    for row in rows:
-        by_channel.setdefault(row.channel, set()).add(row.to_external_id)
-    accounts = ChannelAccount.__table__.c
-    postgres = conn.dialect.name == "postgresql"
-    out: dict[tuple[str, str], object] = {}
-    for channel, ids in by_channel.items():
-        if postgres:
-            match = accounts.external_id == any_(bindparam("ids", list(ids), type_=ARRAY(String)))
-        else:
-            match = accounts.external_id.in_(ids)
-        query = select(accounts.external_id, accounts.last_inbound_at).where(
-            accounts.channel == channel, match
-        )
-        out.update(((channel, ext), at) for ext, at in conn.execute(query))
-    return out
-
-
-def prepare(session: Session, settings: Settings, rows: list, now: datetime):
-    """(ready to send, outcomes of the rest): quiet-hour rows held, stale ones dropped."""
-    ready: list[Outgoing] = []
-    held: list[tuple[int, dict]] = []
-    quiet_end = in_quiet_hours(settings, now)
-    last_inbound = _last_inbound(session.connection(), rows)
-    for row in rows:
-        if row.quiet_hours and quiet_end is not None:
-            # Waiting does not count as an attempt; expiry is checked again when it ends.
-            values = dict(status="pending", next_attempt_at=quiet_end, attempts=row.attempts - 1)
-            held.append((row.id, values))
-            continue
-        if not notices.still_relevant(session, row, now):
-            held.append((row.id, dict(status="expired", last_error="no longer relevant")))
-            continue
-        text = notices.render(session, row)
-        if not text:
-            held.append((row.id, dict(status="failed", last_error="nothing to send")))
-            continue
-        inbound = last_inbound.get((row.channel, row.to_external_id))
-        ready.append(Outgoing(row.id, row.channel, row.to_external_id, text, row.kind, inbound))
-    return ready, held
-
-
-def claim_batch(engine: Engine, settings: Settings, *, now: datetime, limit: int):
-    """(claimed rows, ready messages): claim, render and record the held ones in one session."""
-    with Session(engine) as session:
-        rows = _claim(session.connection(), now=now, limit=limit)
-        session.commit()
-        if not rows:
-            return rows, []
-        ready, held = prepare(session, settings, rows, now)
-        _mark(session.connection(), now, held)
-        session.commit()
-    return rows, ready
-
-
-def outcome(settings, row, now, *, upstream_id=None, error=None, jitter=0.0) -> dict:
+def outcome(settings, attempts: int, now, *, upstream_id=None, error=None, jitter=0.0) -> dict:
     """The column values that record a send's outcome on its row (status among them)."""
     if error is None:
         return dict(status="sent", sent_at=now, upstream_id=upstream_id or "", last_error="")
     cfg = settings.outbox
     message = str(error) if isinstance(error, SendError) else _safe(error)
-    give_up = getattr(error, "permanent", False) or row.attempts >= cfg.max_attempts
-    delay = min(cfg.backoff_base_s * 2 ** (row.attempts - 1), cfg.backoff_max_s)
+    give_up = getattr(error, "permanent", False) or attempts >= cfg.max_attempts
+    delay = min(cfg.backoff_base_s * 2 ** (attempts - 1), cfg.backoff_max_s)
     delay *= 1 + random.uniform(-jitter, jitter) if jitter else 1
     retry_at = getattr(error, "retry_at", None) or now + timedelta(seconds=delay)
     return dict(
@@ -227,87 +132,139 @@ def outcome(settings, row, now, *, upstream_id=None, error=None, jitter=0.0) -> 
     )
 
 
-def _mark(conn, now: datetime, outcomes: list[tuple[int, dict]]) -> int:
-    """One statement per shape of outcome; only rows still ours (same lease) change."""
-    shapes: dict[tuple[str, ...], list[tuple]] = {}
-    for row_id, values in outcomes:
-        columns = tuple(sorted(values))
-        shapes.setdefault(columns, []).append((row_id, *(values[c] for c in columns)))
-    mark = _mark_unnest if conn.dialect.name == "postgresql" else _mark_executemany
-    return sum(mark(conn, now, columns, rows) for columns, rows in shapes.items())
+class _Pass:
+    """One pass over what is due at `now`: CONCURRENCY slots, filled and freed by commits."""
 
+    def __init__(self, owner: Owner, settings: Settings, now: datetime, senders, limiters, jitter):
+        self.owner, self.settings, self.now = owner, settings, now
+        self.senders, self.jitter = senders, jitter
+        rate = settings.outbox.rate_per_s
+        self.buckets = {ch: limiters.setdefault(ch, TokenBucket(rate)) for ch in senders}
+        self.quiet_end = in_quiet_hours(settings, now)
+        self.inline = owner.conn.dialect.name == "sqlite"
+        self.held: dict[int, int] = {}  # rows claimed, outcome not yet committed: id -> attempts
+        self.done: list[tuple[int, dict]] = []  # outcomes to commit
+        self.wake = asyncio.Event()
+        self.tasks: set[asyncio.Task] = set()
+        self.sent = 0
 
-def _still_ours(now: datetime, id_column):
-    """The rows this pass claimed: a row whose lease was taken over is not marked twice."""
-    return (
-        TABLE.c.id == id_column,
-        TABLE.c.status == "sending",
-        TABLE.c.next_attempt_at == now + LEASE,
-    )
+    async def run(self) -> int:
+        await to_thread.run_sync(
+            partial(start_pass, self.owner, now=self.now, quiet_end=self.quiet_end)
+        )
+        more = True  # rows may still be due
+        try:
+            while more or self.held:
+                want, bucket = self._room() if more else (0, None)
+                if not self.done and not want:
+                    await self._idle(bucket)
+                    continue
+                claimed = await self._exchange(want)
+                more = more and claimed == want
+        except asyncio.CancelledError:
+            for task in self.tasks:  # stopping: what was claimed is taken over by the next pass
+                task.cancel()
+            raise
+        except BaseException:
+            await self._finish_after_error()
+            raise
+        return self.sent
 
+    def _room(self) -> tuple[int, TokenBucket | None]:
+        """(rows to claim now, the bucket to wait for when that is none for want of tokens)."""
+        # The outcomes that are in are committed before the claim, in the same transaction.
+        free = CONCURRENCY - len(self.held) + len(self.done)
+        if free <= 0 or not self.buckets:
+            return max(free, 0), None
+        # Every claimed row should find a token in its channel's bucket at once: claim no
+        # more rows than the emptiest bucket has tokens.
+        tightest = min(self.buckets.values(), key=lambda b: b.available())
+        tokens = tightest.available()
+        return (free, None) if tokens >= free else (int(tokens), tightest)
 
-def _mark_executemany(conn, now: datetime, columns: tuple[str, ...], rows: list[tuple]) -> int:
-    params = [dict(zip(("b_id", *columns), row, strict=True)) for row in rows]
-    stmt = (
-        update(TABLE)
-        .where(*_still_ours(now, bindparam("b_id")))
-        .values({c: bindparam(c) for c in columns})
-    )
-    return max(conn.execute(stmt, params).rowcount or 0, 0)
+    async def _idle(self, bucket: TokenBucket | None) -> None:
+        """Wait for a push to return, or for the next token when slots wait for one."""
+        waiter = asyncio.ensure_future(self.wake.wait())
+        waits = {waiter}
+        if bucket is not None:
+            waits.add(asyncio.ensure_future(bucket.sleep(bucket.wait_s())))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        self.wake.clear()
 
-
-def _mark_unnest(conn, now: datetime, columns: tuple[str, ...], rows: list[tuple]) -> int:
-    """PostgreSQL: UPDATE ... FROM unnest(arrays), a third of the time of one UPDATE per row."""
-    names = ("id", *columns)
-    arrays = [
-        bindparam(f"m_{name}", [row[i] for row in rows], type_=ARRAY(TABLE.c[name].type))
-        for i, name in enumerate(names)
-    ]
-    given = func.unnest(*arrays).table_valued(*names).render_derived()
-    stmt = (
-        update(TABLE).where(*_still_ours(now, given.c.id)).values({c: given.c[c] for c in columns})
-    )
-    return max(conn.execute(stmt).rowcount or 0, 0)
-
-
-def mark_many(engine: Engine, now: datetime, outcomes: list[tuple[int, dict]]) -> int:
-    """Record many outcomes in one transaction; returns how many rows were marked."""
-    with engine.begin() as conn:
-        marked = _mark(conn, now, outcomes)
-    if marked < len(outcomes):
-        log.warning("%d outbox rows were taken over by another sender", len(outcomes) - marked)
-    return marked
-
-
-async def _send_all(ready: list[Outgoing], senders, limiters, rate: float, now) -> list[tuple]:
-    """(upstream id, error) per message; CONCURRENCY workers share the list, in order."""
-    results: list[tuple] = [(None, None)] * len(ready)
-    todo = iter(enumerate(ready))
-
-    async def worker() -> None:
-        for i, out in todo:  # one iterator for every worker: each message is taken once
-            sender = senders.get(out.channel)
-            if sender is None:
-                results[i] = None, SendError(f"channel {out.channel} is not configured")
-                continue
-            bucket = limiters.get(out.channel)
-            if bucket is None:
-                bucket = limiters[out.channel] = TokenBucket(rate)
-            await bucket.acquire()
+    async def _round(self, outcomes: list, want: int):
+        """exchange(): on SQLite on the loop when its write lock is free at once (a round is
+        a millisecond of work; a thread would wait for the busy loop to hand back the GIL at
+        every SQLite step), else in a thread, as on PostgreSQL, where it waits on the server.
+        """
+        call = partial(
+            exchange,
+            self.owner,
+            outcomes,
+            now=self.now,
+            want=want,
+            quiet=self.quiet_end is not None,
+        )
+        if self.inline:
             try:
-                results[i] = await sender.send(out, now=now), None
-            except Exception as exc:  # any failure is retried later, never fatal
-                results[i] = None, exc
+                return call(wait=False)
+            except WouldWait:
+                pass
+        return await to_thread.run_sync(call)
 
-    await asyncio.gather(*(worker() for _ in range(min(CONCURRENCY, len(ready)))))
-    return results
+    async def _exchange(self, want: int) -> int:
+        """Commit the outcomes that are in, claim `want` rows, start their pushes."""
+        outcomes, self.done = self.done, []
+        try:
+            rows, ready, dropped = await self._round(outcomes, want)
+        except BaseException:
+            self.done = outcomes + self.done  # still to commit
+            raise
+        for row_id, values in outcomes:
+            del self.held[row_id]
+            self.sent += values["status"] == "sent"
+        attempts = {row.id: row.attempts for row in rows}
+        for row_id, values in dropped:  # not sent (no longer true, empty): recorded next round
+            self.held[row_id] = attempts[row_id]
+            self.done.append((row_id, values))
+        for out in ready:
+            self.held[out.id] = attempts[out.id]
+            if out.channel in self.buckets:  # spent now: the next claim must not count it
+                self.buckets[out.channel].take()
+            task = asyncio.create_task(self._push(out))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return len(rows)
 
+    async def _push(self, out: Outgoing) -> None:
+        attempts = self.held[out.id]
+        try:
+            sender = self.senders.get(out.channel)
+            if sender is None:
+                raise SendError(f"channel {out.channel} is not configured")
+            upstream = await sender.send(out, now=self.now)
+            values = outcome(self.settings, attempts, self.now, upstream_id=upstream)
+        except Exception as exc:  # any failure is retried later, never fatal
+            values = outcome(self.settings, attempts, self.now, error=exc, jitter=self.jitter)
+        self.done.append((out.id, values))
+        self.wake.set()
 
-def _settle(jobs: list[asyncio.Future]) -> None:
-    """Forget the database jobs that are done, raising the error of one that failed."""
-    for job in [job for job in jobs if job.done()]:
-        jobs.remove(job)
-        job.result()
+    async def _finish_after_error(self) -> None:
+        """Claim nothing more; let the pushes in flight return and try to commit them once.
+
+        Whatever stays uncommitted is taken over by the next pass once this one's lock is
+        released (and may then be sent twice: at most the slots).
+        """
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.done:
+            try:
+                await self._exchange(0)
+            except Exception:
+                log.exception("could not record %d outbox outcomes", len(self.done))
 
 
 async def deliver_due(
@@ -319,54 +276,13 @@ async def deliver_due(
     limiters: dict[str, TokenBucket] | None = None,
     jitter: float = 0.0,
 ) -> int:
-    """One pass over everything due at `now`; returns how many messages were sent.
-
-    A batch is sent by CONCURRENCY workers (each channel's token bucket still spacing them)
-    while the next batch is claimed and the last one's outcomes are marked (one transaction
-    per batch). Claims run one at a time and in order, and so do marks; on SQLite both share
-    one lane, so that a sender never waits on its own write lock.
-    """
+    """One pass over everything due at `now`; returns how many messages were sent."""
     limiters = limiters if limiters is not None else {}
-    size = settings.outbox.batch_size
-    claims = CapacityLimiter(1)
-    marks = claims if engine.dialect.name == "sqlite" else CapacityLimiter(1)
-    started: list[asyncio.Future] = []
-
-    def db(lane: CapacityLimiter, fn, *args, **kwargs) -> asyncio.Future:
-        job = to_thread.run_sync(partial(fn, *args, **kwargs), limiter=lane)
-        started.append(asyncio.ensure_future(job))
-        return started[-1]
-
-    db(claims, release_stale, engine, now=now)
-    # The first batch is no larger than the workers, so that sends start after a short claim.
-    limit = min(size, CONCURRENCY)
-    claiming = db(claims, claim_batch, engine, settings, now=now, limit=limit)
-    sent = 0
+    owner = await to_thread.run_sync(open_owner, engine)
     try:
-        while claiming is not None:
-            rows, ready = await claiming
-            _settle(started)  # a failed mark stops the pass before more is sent
-            # Claim the next batch while this one is sent; a short batch was the last one.
-            full, limit = len(rows) == limit, size
-            claiming = (
-                db(claims, claim_batch, engine, settings, now=now, limit=limit) if full else None
-            )
-            results = await _send_all(ready, senders, limiters, settings.outbox.rate_per_s, now)
-            by_id = {row.id: row for row in rows}
-            outcomes = [
-                (out.id, outcome(settings, by_id[out.id], now, upstream_id=up, error=err,
-                                 jitter=jitter))
-                for out, (up, err) in zip(ready, results, strict=True)
-            ]  # fmt: skip
-            if outcomes:
-                db(marks, mark_many, engine, now, outcomes)
-            sent += sum(values["status"] == "sent" for _, values in outcomes)
-        await asyncio.gather(*started)
-    except BaseException:
-        # Let the database work already started finish before the error leaves this pass.
-        await asyncio.gather(*started, return_exceptions=True)
-        raise
-    return sent
+        return await _Pass(owner, settings, now, senders, limiters, jitter).run()
+    finally:
+        await to_thread.run_sync(release, owner)
 
 
 class OutboxSender:

@@ -70,10 +70,12 @@ class PushClient:
         timeout: httpx.Timeout | float,
         max_connections: int = 64,
         verify: ssl.SSLContext | None = None,
+        trace_configs: list[aiohttp.TraceConfig] | None = None,
     ):
         self.timeout = httpx.Timeout(timeout)
         self.max_connections = max_connections
         self.verify = verify
+        self.trace_configs = trace_configs  # aiohttp's request hooks (tests watch the pool)
         self._session: aiohttp.ClientSession | None = None
 
     def _session_opened(self) -> aiohttp.ClientSession:
@@ -94,6 +96,7 @@ class PushClient:
             timeout=aiohttp.ClientTimeout(connect=t.pool, sock_connect=t.connect, sock_read=t.read),
             headers=HEADERS,
             cookie_jar=aiohttp.DummyCookieJar(),
+            trace_configs=self.trace_configs,
             # trust_env costs two thread hops per request (proxy and .netrc look-ups): only
             # when a proxy is configured.
             trust_env=_proxy_in_env(),

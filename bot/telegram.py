@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
 from sqlalchemy.engine import Engine
@@ -15,10 +16,13 @@ from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.inbound import Dispatch, dispatch_in_thread, first_sight, queue_late_replies
 from bot.types import Inbound, Location, Reply
 from core.settings import Settings
+from models.queue import settle_pushed
 from models.types import utcnow
+
+if TYPE_CHECKING:  # adapters are handed the pipeline; they do not import what it runs
+    from bot.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,9 @@ COMMANDS = {
     "report": "report",
     "status": "status",
     "makeup": "makeup",
+    "leave": "leave",
+    "approve": "approve",
+    "reject": "reject",
     "help": "help",
     "today": "today",
     "grade": "grade",
@@ -127,17 +134,24 @@ def to_inbound(update: Update, *, at: datetime) -> tuple[Inbound | None, bool]:
 
 
 class TelegramWebhook:
-    """Adapter for the bot; handed a dispatcher, it never sees handlers."""
+    """Adapter for the bot; handed the pipeline, it never sees handlers.
+
+    Updates take the one inbound path (bot/pipeline.py) in "push" mode: the update's effect,
+    its dedupe mark and its replies (queued in the outbox, held back for a grace period)
+    commit together before Telegram gets its 200. The replies are then sent at once, with
+    their keyboards; the rows of those that went are marked sent, and the rest are left to the
+    outbox sender, which retries them (also after a crash of this process).
+    """
 
     def __init__(
         self,
         engine: Engine,
         settings: Settings,
-        dispatch: Dispatch,
+        pipeline: Pipeline,
         *,
         clock: Callable[[], datetime] = utcnow,
     ):
-        self.engine, self.settings, self.dispatch, self.clock = engine, settings, dispatch, clock
+        self.engine, self.settings, self.pipeline, self.clock = engine, settings, pipeline, clock
         self.application = build_application(settings)
 
     @property
@@ -152,41 +166,35 @@ class TelegramWebhook:
         if inbound is None:
             return None
         key = f"update:{update.update_id}"
-        seen = await to_thread.run_sync(
-            lambda: first_sight(
-                self.engine, channel="telegram", key=key, user_id=inbound.user_id, at=now
-            )
-        )
-        if seen is not None:  # Telegram redelivers an update it thinks we missed
-            return None
-        replies = await dispatch_in_thread(self.dispatch, inbound)
-        if not answer or not replies:
+        handled = await self.pipeline.submit(inbound, key, mode="push" if answer else "silent")
+        # A duplicate has nothing to send (its replies were queued the first time); a failure
+        # recorded nothing and is only apologised for.
+        if not answer or handled.status == "duplicate" or not handled.replies:
             return None
 
         async def send() -> None:
-            await self.send_replies(inbound, replies, key)
+            await self.send_replies(inbound, handled.replies, handled.pushed)
 
         return send
 
-    async def send_replies(self, inbound: Inbound, replies: list[Reply], key: str) -> None:
-        """Send each reply; what fails is handed to the outbox, which retries."""
+    async def send_replies(self, inbound: Inbound, replies, pushed: tuple[int, ...]) -> None:
+        """Send each reply in order; stop at the first failure and leave the rest to the outbox."""
+        sent: dict[int, str] = {}
         for i, reply in enumerate(replies):
             try:
-                await self.bot.send_message(
+                message = await self.bot.send_message(
                     chat_id=int(inbound.user_id),
                     text=reply.text,
                     reply_markup=reply_markup(reply, inbound.language),
                 )
             except TelegramError as exc:
-                log.warning("telegram reply failed (%s); queued for retry", type(exc).__name__)
-                queue = partial(
-                    queue_late_replies,
-                    self.engine,
-                    channel="telegram",
-                    user_id=inbound.user_id,
-                    key=f"{key}:{i}",
-                    replies=replies[i:],
-                    at=self.clock(),
-                )
-                await to_thread.run_sync(queue)
-                return
+                log.warning("telegram reply failed (%s); left to the outbox", type(exc).__name__)
+                break
+            if i < len(pushed):
+                sent[pushed[i]] = str(message.message_id)
+        unsent = [row_id for row_id in pushed if row_id not in sent]
+        if pushed:
+            now = self.clock()
+            await to_thread.run_sync(
+                partial(settle_pushed, self.engine, sent=sent, unsent=unsent, now=now)
+            )

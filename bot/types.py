@@ -5,24 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-# Intents a menu key, command or recognised phrase maps to (SPEC section 2).
-INTENTS = (
-    "bind",
-    "checkin",
-    "journal",
-    "report",
-    "status",
-    "makeup",
-    "help",
-    "today",
-    "grade",
-    "handle",
-    "student",
-    "cancel",
-    "unbind",
-    "submit",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Location:
@@ -63,6 +45,11 @@ class Reply:
     text: str
     ask_location: bool = False  # offer a "send my location" button where the channel has one
     buttons: tuple[str, ...] = ()
+
+
+def join_replies(replies) -> str:
+    """One chat message from several replies, separated by blank lines."""
+    return "\n\n".join(r.text for r in replies if r.text)
 
 
 @dataclass(frozen=True, slots=True)

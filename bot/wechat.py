@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import time
 from datetime import datetime
@@ -77,8 +78,15 @@ def sign(*parts: str) -> str:
 def _check(expected: str, given: str | None) -> None:
     if not given:
         raise WechatRejected(401, "missing signature")
-    if not hmac.compare_digest(expected, given.lower()):
+    # compare_digest refuses non-ASCII text (TypeError): such a signature is simply wrong.
+    if not given.isascii() or not hmac.compare_digest(expected, given.lower()):
         raise WechatRejected(403, "bad signature")
+
+
+# A Unix time in seconds: ASCII digits only ("²".isdigit() is true, int("²") fails).
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+# WeChat's nonces are short digit strings; anything long or unprintable is not from WeChat.
+_NONCE = re.compile(r"[!-~]{1,64}")
 
 
 def _without_prolog(text: str | bytes) -> bool:
@@ -145,7 +153,7 @@ def _complete(fields: dict) -> dict:
     missing = [name for name in REQUIRED if not fields.get(name)]
     if missing:
         raise WechatRejected(400, "missing " + ", ".join(missing))
-    if not fields["CreateTime"].isdigit():
+    if not _TIMESTAMP.fullmatch(fields["CreateTime"]):
         raise WechatRejected(400, "CreateTime is not a number")
     return fields
 
@@ -166,7 +174,7 @@ class WechatCodec:
 
     def _fresh(self, params: dict, now: datetime) -> tuple[str, str]:
         timestamp, nonce = params.get("timestamp", ""), params.get("nonce", "")
-        if not timestamp.isdigit() or not nonce:
+        if not _TIMESTAMP.fullmatch(timestamp) or not _NONCE.fullmatch(nonce):
             raise WechatRejected(401, "missing timestamp or nonce")
         if abs(now.timestamp() - int(timestamp)) > self.window_s:
             raise WechatRejected(401, "timestamp outside the replay window")
@@ -191,22 +199,39 @@ class WechatCodec:
         return echostr
 
     def open(self, params: dict, body: bytes, now: datetime) -> tuple[str, dict, bool]:
-        """Return (message XML, its fields, whether the reply must be encrypted)."""
+        """Return (message XML, its fields, whether the reply must be encrypted).
+
+        With an encoding_aes_key configured only encrypted callbacks (safe or compatible mode)
+        are accepted: a plaintext callback's signature covers no byte of its body.
+        """
         timestamp, nonce = self._fresh(params, now)
         outer = xml_fields(body)
         if params.get("encrypt_type", "raw").lower() == "aes":
             encrypted = outer.get("Encrypt", "")
+            if not encrypted:
+                raise WechatRejected(400, "missing Encrypt")
             _check(sign(self.token, timestamp, nonce, encrypted), params.get("msg_signature"))
             inner = self._decrypt(encrypted)
             # Compatible mode also carries the plaintext; its replies stay plaintext.
             return inner, _complete(xml_fields(inner)), "MsgType" not in outer
         _check(sign(self.token, timestamp, nonce), params.get("signature"))
-        # Compatible mode carries both; the plaintext fields are the message.
+        if self.crypto is not None:
+            raise WechatRejected(403, "plaintext callback refused: the account is in safe mode")
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise WechatRejected(400, "body is not UTF-8") from None
         return text, _complete(outer), False
+
+    @staticmethod
+    def replay_key(params: dict, xml: str) -> dict:
+        """The (timestamp, nonce) of an opened callback and its message's digest, for
+        models.replay.claim_nonce: a pair is accepted once, a retry of the same message again."""
+        return {
+            "timestamp": int(params["timestamp"]),
+            "nonce": params["nonce"],
+            "digest": hashlib.sha256(xml.encode()).hexdigest(),
+        }
 
     def seal(self, text: str, fields: dict, params: dict, encrypted: bool) -> str:
         """A passive text reply ('success' when there is nothing to say), encrypted if asked."""
@@ -233,11 +258,14 @@ def dedup_key(fields: dict) -> str:
     )
 
 
-def _float(value: str, what: str) -> float:
+def _float(value: str, what: str, limit: float = math.inf) -> float:
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise WechatRejected(400, f"{what} is not a number") from None
+    if not math.isfinite(number) or abs(number) > limit:  # nan, inf, 1e309, a latitude of 91
+        raise WechatRejected(400, f"{what} is out of range")
+    return number
 
 
 def to_inbound(xml: str, fields: dict, *, at: datetime) -> Inbound:
@@ -251,8 +279,8 @@ def to_inbound(xml: str, fields: dict, *, at: datetime) -> Inbound:
             message_id=fields.get("MsgId", ""),
         )
         point = Location(
-            lat=_float(fields.get("Location_X"), "Location_X"),
-            lng=_float(fields.get("Location_Y"), "Location_Y"),
+            lat=_float(fields.get("Location_X"), "Location_X", 90),
+            lng=_float(fields.get("Location_Y"), "Location_Y", 180),
             datum="gcj02",
             source="location",
             label=fields.get("Label", ""),
@@ -281,8 +309,8 @@ def to_inbound(xml: str, fields: dict, *, at: datetime) -> Inbound:
         return Inbound(**ev, intent="help")
     if event == "location":
         point = Location(
-            lat=_float(fields.get("Latitude"), "Latitude"),
-            lng=_float(fields.get("Longitude"), "Longitude"),
+            lat=_float(fields.get("Latitude"), "Latitude", 90),
+            lng=_float(fields.get("Longitude"), "Longitude", 180),
             datum="gcj02",
             source="event",
             accuracy_m=_float(fields.get("Precision") or "0", "Precision"),

@@ -30,6 +30,7 @@ QUOTA = 45009  # daily API quota used up
 BUSY = -1  # "system busy, try again later"
 # Refresh this long before expiry, so a token is never used in its last minutes.
 REFRESH_MARGIN = timedelta(minutes=5)
+QR_MAX_SECONDS = 30 * 24 * 3600  # a temporary QR code lives at most 30 days
 
 
 class WechatApiError(Exception):
@@ -156,6 +157,18 @@ class WechatApi:
             payload["url"] = url
         result = await self.call("/cgi-bin/message/template/send", payload)
         return str(result.get("msgid", ""))
+
+    async def create_qrcode(self, scene: str, *, expire_seconds: int) -> dict:
+        """A temporary parametric QR code; scanning it to follow sends EventKey qrscene_<scene>.
+
+        Returns WeChat's {ticket, expire_seconds, url}: `url` is what the QR code encodes.
+        """
+        payload = {
+            "expire_seconds": max(60, min(expire_seconds, QR_MAX_SECONDS)),
+            "action_name": "QR_STR_SCENE",
+            "action_info": {"scene": {"scene_str": scene}},
+        }
+        return await self.call("/cgi-bin/qrcode/create", payload)
 
     async def create_menu(self, menu: dict) -> None:
         await self.call("/cgi-bin/menu/create", menu)

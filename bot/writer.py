@@ -127,6 +127,10 @@ class GroupCommitWriter:
                     except queue.Empty:
                         break
                 self._answer(items, self._run_batch(link, items))
+                if self._queue.empty():
+                    # Idle: hand the connection back to the pool (a cheap checkout later), so
+                    # an idle writer holds no server connection and the engine can dispose it.
+                    link.close()
         except BaseException:
             with self._lock:
                 self._running = False
@@ -189,6 +193,8 @@ class _Link:
             self.conn = self.engine.connect()
         conn = self.conn
         try:
+            if not conn.in_transaction():
+                conn.begin()
             batch = Batch()
             _prepare(conn, batch, jobs)
             values = [job(conn, batch) for job in jobs]

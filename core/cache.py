@@ -14,7 +14,7 @@ class TTLCache:
 
     Safe to share between threads in CPython: every operation is a single dict call. It only
     ever saves reads; whoever relies on a cached value that could have changed in another
-    process must check it where it matters (see models.checkin_queries.account_states).
+    process must check it where it matters.
     """
 
     def __init__(

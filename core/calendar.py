@@ -1,7 +1,8 @@
-"""Workdays and holidays: a placement's weekdays, China's public holidays and make-up days (调休).
+"""China's official calendar: public holidays and make-up days (调休), package and config.
 
 The chinesecalendar package knows only the years already announced; for later years config
 carries `[calendar] holidays` and `workdays`, and a year neither covers falls back to weekdays.
+Whether a placement works on a day is core.due's rule, built on these.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from datetime import date
 import chinese_calendar
 
 from core.settings import Settings
-from core.workdays import mask_has
 
 _PACKAGE_YEARS = sorted({d.year for d in chinese_calendar.holidays})
 HOLIDAY_NAMES_ZH = {
@@ -50,26 +50,3 @@ def holiday_name(day: date, settings: Settings) -> str | None:
 def is_makeup_workday(day: date, settings: Settings) -> bool:
     """An official 调休 day: a weekend day that is worked instead of a holiday."""
     return day in settings.calendar.workdays or day in chinese_calendar.workdays
-
-
-def is_workday(day: date, workdays_mask: int, settings: Settings) -> bool:
-    """Whether a placement with `workdays_mask` works on `day`.
-
-    Public holidays are off even for seven-day placements; official make-up days are worked
-    even when the placement's weekdays would not include them.
-    """
-    if holiday_name(day, settings) is not None:
-        return False
-    if is_makeup_workday(day, settings):
-        return True
-    return mask_has(workdays_mask, day.isoweekday())
-
-
-def workdays_between(start: date, end: date, workdays_mask: int, settings: Settings) -> list[date]:
-    """Every workday from `start` to `end`, both included."""
-    out, day = [], start
-    while day <= end:
-        if is_workday(day, workdays_mask, settings):
-            out.append(day)
-        day = date.fromordinal(day.toordinal() + 1)
-    return out

@@ -34,6 +34,9 @@ CATEGORY_EN = {
 PRIORITY = ("safety", "harassment", "wages", "overtime", "fees", "contract", "housing")
 # Words of two or more characters also count inside other words (工资卡), at this share.
 SUBSTRING_SHARE = 0.5
+# A category also applies when it scores at least this (one strong keyword): "两个月没发工资，
+# 还扣了身份证" is wages and fees.
+ALSO_MIN_SCORE = 3.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Classification:
     severity: str  # normal | urgent
     scores: dict[str, float] = field(default_factory=dict)
     matched: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()  # every one that applies, the main one first
 
     @property
     def urgent(self) -> bool:
@@ -105,12 +109,43 @@ def classify(text: str) -> Classification:
     if totals:
         best = max(totals.values())
         category = next(c for c in PRIORITY if totals.get(c) == best)
-    urgent = category in URGENT_CATEGORIES or is_urgent_text(text)
+    others = tuple(c for c in PRIORITY if c != category and totals.get(c, 0) >= ALSO_MIN_SCORE)
+    urgent = any(c in URGENT_CATEGORIES for c in (category, *others)) or is_urgent_text(text)
     return Classification(
         category=category,
         severity="urgent" if urgent else "normal",
         scores=totals,
         matched=tuple(dict.fromkeys(matched)),
+        categories=(category, *others),
+    )
+
+
+def category_names(categories, lang: str = "zh") -> str:
+    """工资报酬、收费、押金与中介 — the categories of a ticket in words."""
+    return (", " if lang == "en" else "、").join(category_name(c, lang) for c in categories)
+
+
+# What a student may write to correct a category (besides the names above).
+CATEGORY_WORDS = {
+    "工资": "wages", "欠薪": "wages", "报酬": "wages", "加班": "overtime", "工时": "overtime",
+    "安全": "safety", "受伤": "safety", "骚扰": "harassment", "人身": "harassment",
+    "收费": "fees", "押金": "fees", "中介": "fees", "证件": "fees", "食宿": "housing",
+    "住宿": "housing", "伙食": "housing", "协议": "contract", "保险": "contract",
+    "其他": "other", "其它": "other",
+}  # fmt: skip
+
+
+def category_of(word: str) -> str | None:
+    """The category a student names when correcting one ("工资", "食宿", "wages"), or None."""
+    word = word.strip().lower()
+    for names in (CATEGORY_ZH, CATEGORY_EN):
+        for category, name in names.items():
+            if word == name.lower():
+                return category
+    if word in CATEGORY_ZH:
+        return word
+    return CATEGORY_WORDS.get(word) or next(
+        (c for w, c in CATEGORY_WORDS.items() if word.startswith(w)), None
     )
 
 

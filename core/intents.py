@@ -25,6 +25,7 @@ COMMAND_WORDS = {
     "状态": "status",
     "我的": "status",
     "补卡": "makeup",
+    "请假": "leave",
     "帮助": "help",
     "今日": "today",
     "批阅": "grade",
@@ -55,6 +56,9 @@ ENGLISH_WORDS = {
     "status": "status",
     "me": "status",
     "makeup": "makeup",
+    "leave": "leave",
+    "approve": "approve",
+    "reject": "reject",
     "help": "help",
     "menu": "help",
     "today": "today",
@@ -74,6 +78,7 @@ ENGLISH_WORDS = {
 SYNONYMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cancel", ("不写了", "算了", "不要了", "不用了", "never mind")),
     ("makeup", ("补卡", "补签", "忘记打卡", "忘了打卡", "忘记签到", "忘了签到", "漏打卡", "漏签")),
+    ("leave", ("请假", "请个假", "请病假", "请事假", "day off", "sick leave")),
     (
         "journal",
         (

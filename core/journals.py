@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, select
 
 from core import text as zh
+from core.due import counting_placement
 from core.settings import Settings
 from core.tickets import person_lang
 from models import Journal, Placement, Student
@@ -52,16 +53,12 @@ def min_length(settings: Settings, kind: str) -> int:
 
 
 def placement_for(session: Session, student_id: int, day: date) -> Placement | None:
-    """The placement running on `day`, else the latest one that started before it."""
+    """The placement that counts on `day` (core.due), else the latest one started before it."""
     rows = session.exec(
-        select(Placement)
-        .where(Placement.student_id == student_id, Placement.start_date <= day)
-        .order_by(Placement.start_date.desc())
+        select(Placement).where(Placement.student_id == student_id, Placement.start_date <= day)
     ).all()
-    for row in rows:
-        if row.end_date >= day:
-            return row
-    return rows[0] if rows else None
+    latest = max(rows, key=lambda p: (p.start_date, p.id or 0), default=None)
+    return counting_placement(rows, day) or latest
 
 
 def period_start(kind: str, day: date, placement: Placement | None) -> date:
@@ -151,6 +148,7 @@ def tell_student_graded(session: Session, journal: Journal, *, now: datetime) ->
     )
     return enqueue(
         session,
+        now=now,
         person_kind="student",
         person_id=journal.student_id,
         key=f"journal_graded:{journal.id}:{now.isoformat()}",

@@ -47,6 +47,12 @@ COLUMNS: dict[str, str] = {
     "arranged_by_school": "统一安排",
     "agreement_signed": "三方协议",
     "insured": "实习保险",
+    "grade": "年级",
+    "arranged_by": "安排方式",
+    "guardian_consent": "监护人知情同意",
+    "post_wage": "同岗工资",
+    "company_headcount": "单位职工人数",
+    "post_headcount": "同岗人数",
 }
 REQUIRED = (
     "student_no", "name", "school", "company", "latitude", "longitude",
@@ -59,7 +65,10 @@ _EXTRA_ALIASES = {
     "家长电话": "parent_phone", "公司": "company", "企业名称": "company", "实习企业": "company",
     "实习岗位": "position", "地址": "address", "半径": "radius_m", "月工资": "monthly_salary",
     "薪资": "monthly_salary", "学校统一安排": "arranged_by_school", "保险": "insured",
-    "class_name": "class",
+    "class_name": "class", "实习方式": "arranged_by", "监护人同意": "guardian_consent",
+    "知情同意书": "guardian_consent", "同岗位工资": "post_wage", "职工人数": "company_headcount",
+    "在岗职工人数": "company_headcount", "同岗位人数": "post_headcount",
+    "三方协议签订": "agreement_signed",
 }  # fmt: skip
 # Longest text each column may hold (the table's column width).
 MAX_LEN = {
@@ -80,7 +89,8 @@ ALIASES |= _EXTRA_ALIASES
 
 
 def label(column: str) -> str:
-    return f"{COLUMNS[column]}({column})"
+    """A column as schools know it: the Chinese header, whichever header the file used."""
+    return COLUMNS[column]
 
 
 class RosterFileError(Exception):
@@ -126,9 +136,15 @@ class RosterRow:
     end_date: date
     monthly_salary: int | None
     arranged_by_school: bool
-    agreement_signed: bool
-    insured: bool
+    agreement_signed: bool | None
+    insured: bool | None
     matches_major: bool | None
+    grade: int | None
+    arranged_by: str | None
+    guardian_consent: bool | None
+    post_wage: int | None
+    company_headcount: int | None
+    post_headcount: int | None
 
 
 @dataclass
@@ -162,11 +178,33 @@ def _decode(data: bytes) -> str:
     raise RosterFileError("无法识别文件编码（请另存为 UTF-8 或 GBK 编码的 CSV）")
 
 
+class UnreadableRow(list):
+    """A line the CSV reader could not read (e.g. a cell over its size limit): empty, with the
+    reason, so that it is reported as that line's error and the lines after it still count."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+UNREADABLE = "无法读取这一行：{reason}"
+FIELD_TOO_LARGE = "有单元格超过 {limit} 个字符"
+
+
 def _csv_rows(path: Path) -> Iterator[list[object]]:
     content = _decode(path.read_bytes())
     first = content.split("\n", 1)[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    yield from csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    while True:
+        try:
+            yield from reader
+            return
+        except csv.Error as exc:  # the reader goes on with the next line
+            reason = str(exc)
+            if "field larger than field limit" in reason:
+                reason = FIELD_TOO_LARGE.format(limit=csv.field_size_limit())
+            yield UnreadableRow(UNREADABLE.format(reason=reason))
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[object]]:
@@ -275,7 +313,15 @@ def _radius(cell: object, default: int) -> int:
     return v.radius(cell, default=default)
 
 
-_TERM_PARSERS = (v.gender, _radius, v.clock, v.clock, v.salary, v.flag, v.flag, v.flag)
+_TERM_PARSERS = (
+    v.gender, _radius, v.clock, v.clock, v.salary, v.flag, v.optional_flag, v.optional_flag,
+)  # fmt: skip
+# The compliance facts (SPEC section 12), optional: an empty cell is unknown, not "no".
+FACTS = (
+    "grade", "arranged_by", "guardian_consent", "post_wage", "company_headcount",
+    "post_headcount",
+)  # fmt: skip
+_FACT_PARSERS = (v.grade, v.arrangement, v.optional_flag, v.salary, v.headcount, v.headcount)
 
 
 def _terms(cells: tuple) -> tuple[tuple, tuple[str, ...]]:
@@ -292,6 +338,19 @@ def _terms(cells: tuple) -> tuple[tuple, tuple[str, ...]]:
 # Rosters repeat these on every line: each distinct combination is parsed once.
 _place_and_dates_of = _Memo(_place_and_dates)
 _terms_of = _Memo(_terms)
+
+
+def _facts(cells: tuple) -> tuple[tuple, tuple[str, ...]]:
+    """The FACTS cells -> their values, and the reasons any is wrong."""
+    errors: list[str] = []
+    values = tuple(
+        _parsed(parse, cell, column, errors)
+        for column, parse, cell in zip(FACTS, _FACT_PARSERS, cells, strict=True)
+    )
+    return values, tuple(errors)
+
+
+_facts_of = _Memo(_facts)
 _city = _Memo(city_of)
 _matches = _Memo(lambda key: matches_major(*key))  # key: (major, position, industry)
 _day = _Memo(v.day)
@@ -378,10 +437,14 @@ def validate(line: int, values: dict[str, object], *, default_radius_m: int) -> 
     birth = _field(values, "birth_date", errors, _day) if txt.get("birth_date") else None
     terms, reasons = _terms_of((*map(get, TERMS), default_radius_m))
     errors += reasons
+    facts, reasons = _facts_of(tuple(map(get, FACTS)))
+    errors += reasons
     if errors:
         raise ValueError("；".join(errors))
     datum, mask, start, end = place
     gender, radius_m, shift_start, shift_end, salary, arranged, signed, insured = terms
+    if facts[1] is not None and not txt.get("arranged_by_school"):
+        arranged = facts[1] == "school"  # 安排方式 says it when 统一安排 is not given
     norm_lat, norm_lng = to_gcj02(lat, lng, datum)
     major, position, industry = txt["major"], txt["position"], txt["industry"]
     address = txt["address"]
@@ -390,7 +453,7 @@ def validate(line: int, values: dict[str, object], *, default_radius_m: int) -> 
         txt["class"], txt["teacher_name"], teacher_phone, txt["parent_name"], parent_phone,
         txt["company"], industry, position, address, _city(address), lat, lng, datum,
         norm_lat, norm_lng, radius_m, shift_start, shift_end, workdays_text, mask, start, end,
-        salary, arranged, signed, insured, _matches((major, position, industry)),
+        salary, arranged, signed, insured, _matches((major, position, industry)), *facts,
     )  # fmt: skip
 
 
@@ -406,12 +469,17 @@ def parse_roster(cells: Iterable[list[object]], *, default_radius_m: int) -> Ros
     missing = [c for c in REQUIRED if c not in mapping.values()]
     if missing:
         raise RosterFileError("缺少必需的列：" + "、".join(label(c) for c in missing))
-    roster = Roster(columns=set(mapping.values()), ignored_headers=ignored)
+    columns = set(mapping.values())
+    if "arranged_by" in columns:
+        columns.add("arranged_by_school")  # derived from 安排方式 when 统一安排 is absent
+    roster = Roster(columns=columns, ignored_headers=ignored)
     first_line: dict[str, int] = {}
     key_cell = next(i for i, col in mapping.items() if col == "student_no")
     names, pick, width = list(mapping.values()), itemgetter(*mapping), max(mapping) + 1
     for line, row in lines:
         if not (key_cell < len(row) and v.text(row[key_cell])) and not any(map(v.text, row)):
+            if type(row) is UnreadableRow:
+                roster.errors.append((line, row.reason))
             continue  # blank lines are skipped, not errors
         if len(row) >= width:
             values = dict(zip(names, pick(row), strict=True))

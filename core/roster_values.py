@@ -159,3 +159,49 @@ def gender(cell: object) -> str:
     if value is None:
         raise ValueError(f"“{raw}”应为 男/女")
     return value
+
+
+def optional_flag(cell: object) -> bool | None:
+    """是/否 as True/False; an empty cell is None (unknown, not "no")."""
+    return flag(cell) if text(cell) else None
+
+
+ARRANGEMENTS = {
+    "school": "school", "学校": "school", "学校安排": "school", "统一安排": "school",
+    "学校统一安排": "school", "self": "self", "自主": "self", "自行": "self", "自主联系": "self",
+    "自行联系": "self", "自主选择": "self", "agency": "agency", "中介": "agency",
+    "中介机构": "agency", "中介安排": "agency", "有偿代理": "agency",
+}  # fmt: skip
+_GRADES = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6}
+_GRADE = re.compile(r"^(?:([1-6])|([一二三四五六]))\s*(?:年级)?$")
+_COUNT = re.compile(r"^(\d+)(?:\.0+)?\s*人?$")
+
+
+def arrangement(cell: object) -> str | None:
+    raw = text(cell)
+    if not raw:
+        return None
+    value = ARRANGEMENTS.get(raw.lower())
+    if value is None:
+        raise ValueError(f"“{raw}”应为 学校/自主/中介（school/self/agency）")
+    return value
+
+
+def grade(cell: object) -> int | None:
+    raw = text(cell)
+    if not raw:
+        return None
+    m = _GRADE.match(raw)
+    if not m:
+        raise ValueError(f"“{raw}”应为 1–6 的年级（例如 2 或 二年级）")
+    return int(m.group(1)) if m.group(1) else _GRADES[m.group(2)]
+
+
+def headcount(cell: object) -> int | None:
+    raw = text(cell).replace(",", "").replace("，", "")
+    if not raw:
+        return None
+    m = _COUNT.match(raw)
+    if not m or int(m.group(1)) <= 0:
+        raise ValueError(f"“{raw}”应为正整数（人数）")
+    return int(m.group(1))

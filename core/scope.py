@@ -9,19 +9,24 @@ from models import (
     CheckIn,
     Company,
     ConsoleUser,
+    Finding,
     Journal,
+    Leave,
     MakeupRequest,
     Placement,
     School,
     SchoolClass,
     SchoolDay,
     Student,
+    Survey,
     Teacher,
     Ticket,
 )
 
 # Tables that carry both school_id and student_id: scoped by school, and for a teacher by student.
-_STUDENT_RECORDS = (CheckIn, Journal, Ticket, Alert, Placement, MakeupRequest)
+_STUDENT_RECORDS = (
+    CheckIn, Journal, Ticket, Alert, Placement, MakeupRequest, Finding, Survey, Leave,
+)  # fmt: skip
 
 
 class ScopeError(LookupError):
@@ -66,6 +71,35 @@ def condition(user: ConsoleUser, model) -> ColumnElement[bool]:
     raise ScopeError(f"no scoping rule for {getattr(model, '__name__', model)!r}")
 
 
+def write_condition(user: ConsoleUser, model) -> ColumnElement[bool]:
+    """The WHERE condition limiting `model` rows to what `user` may change (grade, move a case,
+    issue invite codes): a teacher their own students' records, a school admin their school's.
+    A province admin reads every school and changes none of them: reading is not writing."""
+    if not changes_anything(user):
+        return false()
+    return condition(user, model)
+
+
+def manageable_users(actor: ConsoleUser) -> ColumnElement[bool]:
+    """Console users `actor` may disable, reset and revoke tokens of: a province admin every
+    one, a school admin their school's school admins and teachers; never themselves."""
+    if not actor.active or actor.role not in ("province", "school"):
+        return false()
+    others = ConsoleUser.id != actor.id
+    if actor.role == "province":
+        return others
+    return (
+        others
+        & (ConsoleUser.school_id == actor.school_id)
+        & ConsoleUser.role.in_(("school", "teacher"))
+    )
+
+
+def changes_anything(user: ConsoleUser) -> bool:
+    """Whether the user's role changes any record at all (a province admin only reads)."""
+    return user.active and user.role in ("school", "teacher")
+
+
 def scoped(query, user: ConsoleUser, model):
     """Add the user's scope for `model` to a select()."""
     return query.where(condition(user, model))
@@ -74,6 +108,16 @@ def scoped(query, user: ConsoleUser, model):
 def can_see_coordinates(user: ConsoleUser) -> bool:
     """Raw coordinates are personal data: only the student's teacher and school admin see them."""
     return user.active and user.role in ("school", "teacher")
+
+
+def can_decide_finding(user: ConsoleUser, finding: Finding, teacher_id: int | None) -> bool:
+    """Waive or resolve a compliance finding: the school's admin or the student's teacher only
+    (province admins read every school but decide for none)."""
+    if not user.active or user.school_id != finding.school_id:
+        return False
+    if user.role == "school":
+        return True
+    return user.role == "teacher" and user.teacher_id is not None and user.teacher_id == teacher_id
 
 
 def sees_whole_school(user: ConsoleUser) -> bool:

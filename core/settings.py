@@ -68,6 +68,7 @@ class WechatSettings(Section):
     encoding_aes_key: str = ""
     api_base_url: str = "https://api.weixin.qq.com"
     replay_window_s: int = Field(300, ge=1)
+    account_name: str = ""  # the official account's name, printed on invite sheets
     templates: WechatTemplates = WechatTemplates()
 
     @property
@@ -79,6 +80,7 @@ class TelegramSettings(Section):
     token: str = ""
     webhook_secret: str = ""
     api_base_url: str = "https://api.telegram.org"
+    bot_username: str = ""  # without @; invite sheets then carry a t.me deep link
 
     @property
     def enabled(self) -> bool:
@@ -87,7 +89,7 @@ class TelegramSettings(Section):
 
 class SchedulerSettings(Section):
     enabled: bool = True
-    nudge_after_min: int = Field(30, ge=0)
+    nudge_after_min: int = Field(30, ge=0, lt=1440)  # a nudge is about one day
     digest_after_min: int = Field(120, ge=0)
     parent_after_days: int = Field(2, ge=1)
     school_after_days: int = Field(3, ge=1)
@@ -138,7 +140,10 @@ class OutboxSettings(Section):
     backoff_base_s: float = Field(5.0, gt=0)
     backoff_max_s: float = Field(3600.0, gt=0)
     rate_per_s: float = Field(20.0, ge=0)  # per channel; 0 turns the limit off
-    batch_size: int = Field(200, ge=1)
+
+
+class TicketSettings(Section):
+    escalate_after_h: int = Field(48, ge=1)  # an untouched (open) ticket then goes to the school
 
 
 class ConsoleSettings(Section):
@@ -147,11 +152,109 @@ class ConsoleSettings(Section):
     session_hours: int = Field(12, ge=1)
     page_size: int = Field(50, ge=1, le=1000)
     snapshot_max_age_min: int = Field(15, ge=1)
+    token_ttl_days: int = Field(90, ge=1)
+    max_form_bytes: int = Field(65536, ge=1024)
+
+
+class PrivacySettings(Section):
+    retain_days_after_end: int = Field(365, ge=1)
+
+
+SURVEY_QUESTIONS = 5  # SPEC 14: five questions on a 1-5 scale, then an optional comment
+STUDENT_QUESTIONS = [
+    "您对实习单位的工作环境和安全条件满意吗？",
+    "您对实习岗位与所学专业的对口程度满意吗？",
+    "您对企业导师（师傅）的指导和帮助满意吗？",
+    "您对学校指导教师的关心和指导满意吗？",
+    "总体来说，您对这次实习满意吗？",
+]
+PARENT_QUESTIONS = [
+    "您对孩子实习单位的安全保障和食宿条件满意吗？",
+    "您对孩子实习期间的工作时间和休息安排满意吗？",
+    "您对学校向您反馈孩子实习情况的及时程度满意吗？",
+    "您对孩子在实习中的成长和收获满意吗？",
+    "总体来说，您对孩子这次实习满意吗？",
+]
+MENTOR_QUESTIONS = [
+    "您对该实习生的工作态度和纪律满意吗？",
+    "您对该实习生的专业知识和动手能力满意吗？",
+    "您对该实习生的沟通与团队协作满意吗？",
+    "您对学校指导教师与企业的沟通配合满意吗？",
+    "总体来说，您对这次校企合作实习满意吗？",
+]
+
+
+class SurveySettings(Section):
+    enabled: bool = True
+    first_after_days: int = Field(30, ge=1)  # the "first month" survey: this many days in
+    catch_up_days: int = Field(7, ge=0)  # a survey missed (e.g. not yet bound) is still sent
+    send_at: time = time(10, 0)  # surveys and reminders go out from this local time of day
+    remind_after_h: int = Field(48, ge=1)  # one reminder this long after an unanswered survey
+    answer_days: int = Field(7, ge=1)  # a survey can be answered for this many days
+    student: list[str] = STUDENT_QUESTIONS
+    parent: list[str] = PARENT_QUESTIONS
+    mentor: list[str] = MENTOR_QUESTIONS
+
+    @field_validator("student", "parent", "mentor")
+    @classmethod
+    def _five_questions(cls, v: list[str]) -> list[str]:
+        v = [q.strip() for q in v]
+        if len(v) != SURVEY_QUESTIONS or not all(v):
+            raise ValueError(f"needs exactly {SURVEY_QUESTIONS} non-empty questions")
+        return v
+
+    def questions(self, respondent_kind: str) -> list[str]:
+        return list(getattr(self, respondent_kind))
 
 
 class CalendarSettings(Section):
     holidays: list[date] = []
     workdays: list[date] = []
+
+
+# 《职业学校学生实习管理规定》第十六条（五）: commercial entertainment venues.
+BANNED_VENUES = [
+    "酒吧", "夜总会", "歌厅", "歌舞厅", "KTV", "洗浴", "浴场", "足浴", "桑拿",
+    "电子游戏厅", "游戏厅", "游艺厅", "电玩城", "网吧", "网咖", "娱乐会所",
+]  # fmt: skip
+# 《未成年工特殊保护规定》第三条: work banned for minors (matched in industry and position).
+MINOR_BANNED_WORK = [
+    "井下", "矿山", "煤矿", "采矿", "高空", "高处作业", "登高", "放射", "辐射", "高毒", "有毒",
+    "剧毒", "农药", "爆破", "易燃易爆", "烟花爆竹", "锅炉", "司炉", "搬运", "装卸", "伐木",
+    "潜水", "凿岩", "粉尘", "冶炼", "电焊",
+]  # fmt: skip
+# 第十九条: fees, deposits, withheld identity papers (matched in ticket text).
+FEE_WORDS = [
+    "押金", "保证金", "培训费", "管理费", "中介费", "介绍费", "服务费", "实习费", "材料费",
+    "报酬提成", "抽成", "扣押身份证", "扣身份证", "身份证被扣", "扣押证件", "扣学生证",
+]  # fmt: skip
+
+
+class ComplianceSettings(Section):
+    enabled: bool = True
+    check_at: time = time(6, 30)  # the daily check of every active placement
+    weekly_summary: str = "mon 08:30"  # open findings to each school admin
+    lookback_days: int = Field(28, ge=1, le=366)  # check-ins this far back are evidence
+    break_minutes: int = Field(60, ge=0)  # meal break taken off a shift or a day's span
+    max_day_hours: float = Field(8, gt=0)
+    max_week_hours: float = Field(40, gt=0)
+    night_start: time = time(22, 0)
+    night_end: time = time(6, 0)
+    max_consecutive_days: int = Field(6, ge=1, le=13)  # a 7th worked day in a row: no rest
+    min_age: int = Field(16, ge=0)
+    adult_age: int = Field(18, ge=0)
+    pay_ratio: float = Field(0.8, gt=0, le=1)  # of the same post's wage
+    company_ratio: float = Field(0.10, gt=0, le=1)  # interns / company staff
+    post_ratio: float = Field(0.20, gt=0, le=1)  # interns / staff on the same post
+    banned_venues: list[str] = BANNED_VENUES
+    minor_banned_work: list[str] = MINOR_BANNED_WORK
+    fee_words: list[str] = FEE_WORDS
+    min_wage: dict[str, int] = {}  # city -> monthly minimum wage (yuan)
+
+    @field_validator("weekly_summary")
+    @classmethod
+    def _weekday_and_time(cls, v: str) -> str:
+        return SchedulerSettings._weekday_and_time(v)
 
 
 class Settings(BaseSettings):
@@ -171,8 +274,12 @@ class Settings(BaseSettings):
     journal: JournalSettings = JournalSettings()
     invite: InviteSettings = InviteSettings()
     outbox: OutboxSettings = OutboxSettings()
+    tickets: TicketSettings = TicketSettings()
     console: ConsoleSettings = ConsoleSettings()
     calendar: CalendarSettings = CalendarSettings()
+    compliance: ComplianceSettings = ComplianceSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    surveys: SurveySettings = SurveySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlmodel import Session, select
 
-from core.classify import Classification, category_name, classify
-from core.settings import Settings
-from models import (
-    Alert,
-    CaseNote,
-    ChannelAccount,
-    ConsoleUser,
-    Guardianship,
-    Student,
-    Teacher,
-    Ticket,
-)
+from models import Alert, CaseNote, Guardianship, Student, Ticket
+from models.people_queries import account_languages
 from models.queue import enqueue
-from models.stats import bump_school_day
 
 TICKET_PREFIX, ALERT_PREFIX = "T", "A"
 STATUS_ZH = {"open": "待处理", "acknowledged": "已受理", "handling": "处理中", "resolved": "已解决"}
@@ -31,13 +19,11 @@ STATUS_EN = {
     "resolved": "resolved",
 }
 
-URGENT_TEACHER = (
-    "【紧急维权】{name}提交了工单 {no}（{category}）：{text}\n"
-    "请尽快联系学生，回复「处理 {no} 说明」。"
-)
-URGENT_SCHOOL = "【紧急维权】{name}（指导教师：{teacher}）提交了工单 {no}（{category}）：{text}"
-STATUS_STUDENT_ZH = "您的工单 {no} 状态：{status}。{note}"
-STATUS_STUDENT_EN = "Your ticket {no} is now {status}. {note}"
+STATUS_STUDENT_ZH = "您的工单 {no} 状态：{status}。"
+STATUS_STUDENT_EN = "Your ticket {no} is now {status}."
+REPLY_ZH = "老师回复：{reply}"
+REPLY_EN = "Your teacher says: {reply}"
+REPLY_MARK = "回复学生："  # how a reply is kept in the case history
 STATUS_PARENT = "家长您好：学校正在跟进{name}反映的问题（工单 {no}），当前状态：{status}。{note}"
 ALERT_KINDS = {
     "missing": ("缺勤", "missing"),
@@ -60,13 +46,6 @@ class CaseError(ValueError):
         self.info = info
 
 
-@dataclass(frozen=True)
-class Opened:
-    ticket: Ticket
-    classification: Classification
-    alert: Alert | None
-
-
 def ticket_no(ticket_id: int) -> str:
     return f"{TICKET_PREFIX}{ticket_id}"
 
@@ -75,109 +54,29 @@ def alert_no(alert_id: int) -> str:
     return f"{ALERT_PREFIX}{alert_id}"
 
 
-def person_lang(session: Session, person_kind: str, person_id: int) -> str:
+def person_lang(executor, person_kind: str, person_id: int) -> str:
     """ "en" when every chat account of the person is English, else "zh"."""
-    langs = session.exec(
-        select(ChannelAccount.language).where(
-            ChannelAccount.person_kind == person_kind,
-            ChannelAccount.person_id == person_id,
-            ChannelAccount.active.is_(True),
-        )
-    ).all()
+    langs = account_languages(executor, person_kind=person_kind, person_id=person_id)
     return "en" if langs and all(lang == "en" for lang in langs) else "zh"
 
 
-def open_ticket(
-    session: Session, *, settings: Settings, student: Student, description: str, now: datetime
-) -> Opened:
-    """Create a ticket; an urgent one also raises an alert to the teacher and the school."""
-    result = classify(description)
-    ticket = Ticket(
-        school_id=student.school_id,
-        student_id=student.id,
-        category=result.category,
-        severity=result.severity,
-        description=description.strip(),
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(ticket)
-    session.flush()
-    actor = f"student:{student.id}"
-    add_note(session, "ticket", ticket.id, actor=actor, status="open", note="学生提交", now=now)
-    today = now.astimezone(settings.tz).date()
-    bump_school_day(session, school_id=student.school_id, day=today, tickets=1)
-    alert = None
-    if result.urgent:
-        alert = _raise_urgent(session, student=student, ticket=ticket, now=now, day=today)
-    return Opened(ticket=ticket, classification=result, alert=alert)
-
-
-def _raise_urgent(
-    session: Session, *, student: Student, ticket: Ticket, now: datetime, day: date
-) -> Alert:
-    no = ticket_no(ticket.id)
-    short = ticket.description[:80]
-    message = f"工单 {no}：{short}"
-    # One urgent_ticket alert per student and day (a unique key); a second ticket reopens it.
-    alert = session.exec(
-        select(Alert).where(
-            Alert.kind == "urgent_ticket", Alert.student_id == student.id, Alert.day == day
-        )
-    ).first()
-    if alert is None:
-        alert = Alert(
-            school_id=student.school_id,
-            student_id=student.id,
-            kind="urgent_ticket",
-            day=day,
-            created_at=now,
-        )
-    alert.severity, alert.status, alert.message = "urgent", "open", message
-    alert.ticket_id, alert.updated_at = ticket.id, now
-    session.add(alert)
-    session.flush()
-    category = category_name(ticket.category)
-    if student.teacher_id is not None:
-        text = URGENT_TEACHER.format(name=student.name, no=no, category=category, text=short)
-        enqueue(
-            session,
-            person_kind="teacher",
-            person_id=student.teacher_id,
-            key=f"urgent_ticket:{ticket.id}:teacher",
-            kind="urgent_ticket",
-            text=text,
-            school_id=student.school_id,
-        )
-    teacher = _teacher_name(session, student)
-    admins = session.exec(
-        select(ConsoleUser.id).where(
-            ConsoleUser.role == "school",
-            ConsoleUser.school_id == student.school_id,
-            ConsoleUser.active.is_(True),
-        )
-    ).all()
-    for admin_id in admins:
-        text = URGENT_SCHOOL.format(
-            name=student.name, teacher=teacher, no=no, category=category, text=short
-        )
-        enqueue(
-            session,
-            person_kind="school_admin",
-            person_id=admin_id,
-            key=f"urgent_ticket:{ticket.id}:school:{admin_id}",
-            kind="urgent_ticket",
-            text=text,
-            school_id=student.school_id,
-        )
-    return alert
-
-
 def move_ticket(
-    session: Session, *, ticket: Ticket, status: str, note: str, actor: str, now: datetime
+    session: Session,
+    *,
+    ticket: Ticket,
+    status: str,
+    note: str,
+    actor: str,
+    now: datetime,
+    reply: str = "",
 ) -> bool:
-    """Move a ticket on (or add a note); tells the student. Returns True if the status changed."""
-    changed = _step(session, ticket, "ticket", status=status, note=note, actor=actor, now=now)
+    """Move a ticket on; the student is told the new status and `reply`, never `note`.
+
+    `note` stays on the ticket for staff; `reply` is what the student (and, when the school
+    asked for it, the parents) should read. Returns True if the status changed.
+    """
+    kept = f"{note}\n{REPLY_MARK}{reply}".strip() if reply else note
+    changed = _step(session, ticket, "ticket", status=status, note=kept, actor=actor, now=now)
     student = session.get(Student, ticket.student_id)
     no = ticket_no(ticket.id)
     lang = person_lang(session, "student", student.id)
@@ -187,16 +86,17 @@ def move_ticket(
     seq = _note_count(session, "ticket", ticket.id)
     enqueue(
         session,
+        now=now,
         person_kind="student",
         person_id=student.id,
         key=f"ticket_status:{ticket.id}:{seq}",
         kind="ticket_status",
-        text=template.format(no=no, status=names[status], note=note).strip(),
+        text=_with_reply(template.format(no=no, status=names[status]), reply, lang),
         school_id=ticket.school_id,
         quiet_hours=True,
     )
     if ticket.notify_parent:
-        notify_parents(session, ticket=ticket, student=student, note=note, seq=seq)
+        notify_parents(session, ticket=ticket, student=student, note=reply, seq=seq, now=now)
     # The ticket's urgent alert follows it, so the console does not show it as still open.
     for alert in session.exec(select(Alert).where(Alert.ticket_id == ticket.id)).all():
         if alert.status != "resolved" and alert.status != status:
@@ -206,7 +106,37 @@ def move_ticket(
     return changed
 
 
-def notify_parents(session: Session, *, ticket: Ticket, student: Student, note: str, seq: int):
+def _with_reply(text: str, reply: str, lang: str) -> str:
+    if not reply:
+        return text
+    return text + "\n" + (REPLY_EN if lang == "en" else REPLY_ZH).format(reply=reply)
+
+
+def split_reply(text: str) -> tuple[str, str]:
+    """(note, reply) of a teacher's text: "已联系企业 | 回复：本周内补发" keeps the note for
+    staff and sends only the reply; without "回复" nothing of the text reaches the student."""
+    for mark in ("|", "｜"):
+        if mark in text:
+            note, _, reply = text.partition(mark)
+            return note.strip(), _strip_reply_word(reply)
+    for word in ("回复：", "回复:", "reply:"):
+        head, found, tail = text.partition(word)
+        if found:
+            return head.strip(), tail.strip()
+    return text.strip(), ""
+
+
+def _strip_reply_word(text: str) -> str:
+    text = text.strip()
+    for word in ("回复：", "回复:", "回复", "reply:", "reply"):
+        if text.lower().startswith(word):
+            return text[len(word) :].strip()
+    return text
+
+
+def notify_parents(
+    session: Session, *, ticket: Ticket, student: Student, note: str, seq: int, now: datetime
+):
     """Tell a student's parents about a ticket the school marked for them."""
     parents = session.exec(
         select(Guardianship.parent_id).where(Guardianship.student_id == student.id)
@@ -217,6 +147,7 @@ def notify_parents(session: Session, *, ticket: Ticket, student: Student, note: 
     for parent_id in parents:
         enqueue(
             session,
+            now=now,
             person_kind="parent",
             person_id=parent_id,
             key=f"ticket_parent:{ticket.id}:{seq}:{parent_id}",
@@ -255,6 +186,7 @@ def move_alert(
         )
         enqueue(
             session,
+            now=now,
             person_kind="teacher",
             person_id=teacher_id,
             key=f"alert_status:{alert.id}:{_note_count(session, 'alert', alert.id)}",
@@ -294,8 +226,3 @@ def _note_count(session: Session, kind: str, case_id: int) -> int:
             select(CaseNote.id).where(CaseNote.case_kind == kind, CaseNote.case_id == case_id)
         ).all()
     )
-
-
-def _teacher_name(session: Session, student: Student) -> str:
-    teacher = session.get(Teacher, student.teacher_id) if student.teacher_id else None
-    return teacher.name if teacher else "未分配"

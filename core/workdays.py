@@ -24,7 +24,3 @@ def parse_workdays(spec: str) -> int:
         for d in range(lo, hi + 1):
             mask |= 1 << (d - 1)
     return mask
-
-
-def mask_has(mask: int, isoweekday: int) -> bool:
-    return bool(mask & (1 << (isoweekday - 1)))

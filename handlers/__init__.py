@@ -6,9 +6,10 @@ from handlers import (  # noqa: F401  (imported for their @on_intent / @on_state
     checkin,
     help,
     journal,
+    leave,
     makeup,
-    makeup_review,
     report,
     status,
+    survey,
     teacher,
 )

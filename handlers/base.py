@@ -1,33 +1,72 @@
-"""What every handler gets (Context) and how handlers register for intents and dialog states."""
+"""What every handler gets (Context), and how handlers register for intents and dialog states.
+
+A handler runs inside the inbound path's transaction (bot/pipeline.py): `ctx.conn` is that
+transaction's connection, and everything a handler writes commits together with the message's
+dedupe mark and its stored reply, or not at all. Reads and writes go through keyword-only
+functions of models/ (prebuilt Core statements); `ctx.session` is an ORM session on the same
+connection for the rarer handlers that still want one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
 
 from bot.types import Inbound, Notification, Reply
 from core.settings import Settings
-from models import ChannelAccount, ConversationState, Parent, Student, Teacher
+from models.attendance import DueFacts, due_facts
+from models.checkins import checkins_between, placements_of
+from models.inbound import clear_dialog_state, set_dialog_state
 from models.queue import enqueue
 
 Handler = Callable[["Context"], list[Reply]]
 # A user-facing text in Chinese and English: (zh, en), with str.format placeholders.
 Text = tuple[str, str]
-INTENTS: dict[str, Handler] = {}
-STATES: dict[str, Handler] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A registered handler and the roles it is for (None: every bound person)."""
+
+    handler: Handler
+    roles: tuple[str, ...] | None = None
+    refusal: Text | None = None  # what other roles are told (default: the dispatcher's)
+
+    def allows(self, role: str | None) -> bool:
+        return self.roles is None or role in self.roles
+
+
+HANDLERS: dict[str, Route] = {}  # intent -> route
+DIALOGS: dict[str, Handler] = {}  # dialog state -> the handler that continues it
 # Extra leading words a handler understands: word -> (intent, text put before the rest).
 WORDS: dict[str, tuple[str, str]] = {}
+_WORDS_BY_LENGTH: list[str] = []
 
 
-def on_intent(*names: str) -> Callable[[Handler], Handler]:
-    """Register a handler for one or more intents (see bot.types.INTENTS)."""
+def on_intent(
+    *names: str, roles: tuple[str, ...] | None = None, refusal: Text | None = None
+) -> Callable[[Handler], Handler]:
+    """Register a handler for one or more intents, for the given roles (None: anyone bound)."""
 
     def register(fn: Handler) -> Handler:
         for name in names:
-            INTENTS[name] = fn
+            HANDLERS[name] = Route(fn, roles, refusal)
+        return fn
+
+    return register
+
+
+def on_state(name: str) -> Callable[[Handler], Handler]:
+    """Register the handler that continues a dialog in state `name`."""
+
+    def register(fn: Handler) -> Handler:
+        DIALOGS[name] = fn
         return fn
 
     return register
@@ -36,13 +75,15 @@ def on_intent(*names: str) -> Callable[[Handler], Handler]:
 def add_words(words: dict[str, tuple[str, str]]) -> None:
     """Teach the dispatcher leading words such as 批准补卡 (-> intent makeup, args "批准 ...")."""
     WORDS.update(words)
+    _WORDS_BY_LENGTH[:] = sorted(WORDS, key=len, reverse=True)
 
 
 def match_words(text: str) -> tuple[str, str] | None:
     """The (intent, args) of a registered leading word, longest word first."""
     stripped = text.strip()
-    for word in sorted(WORDS, key=len, reverse=True):
-        if stripped.lower().startswith(word.lower()):
+    lowered = stripped.lower()
+    for word in _WORDS_BY_LENGTH:
+        if lowered.startswith(word.lower()):
             intent, prefix = WORDS[word]
             rest = stripped[len(word) :].strip()
             return intent, f"{prefix} {rest}".strip()
@@ -55,29 +96,63 @@ def say(text: Text, lang: str, **values) -> str:
     return template.format(**values) if values else template
 
 
-def on_state(name: str) -> Callable[[Handler], Handler]:
-    """Register the handler that continues a dialog in state `name`."""
+@dataclass
+class StudentFacts:
+    """A student's placements and check-ins on days first..last, read for a whole batch."""
 
-    def register(fn: Handler) -> Handler:
-        STATES[name] = fn
-        return fn
+    placements: list
+    first: date
+    last: date
+    by_day: dict = field(default_factory=dict)  # day -> check-ins, oldest first
+    due: DueFacts | None = None  # what core.due needs: placements, first binding, leave
 
-    return register
+    def covers(self, start: date, end: date) -> bool:
+        return self.first <= start and end <= self.last
+
+    def between(self, start: date, end: date) -> list:
+        days = sorted(d for d in self.by_day if start <= d <= end)
+        return [row for d in days for row in self.by_day[d]]
+
+    def add(self, row) -> None:
+        """A check-in recorded in this batch: later messages of the batch see it."""
+        self.by_day.setdefault(row.day, []).append(row)
 
 
 @dataclass
 class Context:
+    """One message being handled: who sent it, in which transaction, at what time."""
+
     inbound: Inbound
-    session: Session
+    conn: Connection
     settings: Settings
     now: datetime  # timezone-aware, the moment the message is handled
-    account: ChannelAccount | None = None
+    account: Any = None  # the sender's active binding (a channel_accounts row), or None
+    dialog: Any = None  # the sender's stored dialog state row (maybe expired), or None
     args: str = ""  # the text after the intent word or command
+    text: str = ""  # the whole message as handlers should read it (the dispatcher may reword)
     intent: str | None = None  # the intent that routed here; None for the help fallback
+    # Called when a handler binds, unbinds or changes the dialog, so that later messages of
+    # the same batch see it (see bot.pipeline).
+    on_change: Callable[[Context], None] | None = None
+    batch: Any = None  # the writer's Batch (bot.writer): work shared by a transaction's messages
+    facts: StudentFacts | None = None  # a student sender's placements and recent check-ins
+    _session: Session | None = field(default=None, repr=False)
 
     @property
     def lang(self) -> str:
         return self.account.language if self.account else self.inbound.language
+
+    @property
+    def role(self) -> str | None:
+        return self.account.person_kind if self.account else None
+
+    @property
+    def person_id(self) -> int | None:
+        return self.account.person_id if self.account else None
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.settings.tz).date()
 
     def say(self, text: Text, **values) -> str:
         """Pick the sender's language and fill in the placeholders."""
@@ -86,66 +161,112 @@ class Context:
     def reply(self, text: Text, **values) -> list[Reply]:
         return [Reply(self.say(text, **values))]
 
+    # --- a student sender's placements and check-ins (read with the batch when it could be) --
+
+    def placements(self) -> list:
+        """The sender's placements (a student), oldest first."""
+        if self.facts is not None:
+            return self.facts.placements
+        return placements_of(self.conn, student_id=self.person_id)
+
+    def due_facts(self) -> DueFacts:
+        """What core.due needs to decide this week's days for the sender (a student)."""
+        if self.facts is not None and self.facts.due is not None:
+            return self.facts.due
+        monday = self.today - timedelta(days=self.today.weekday())
+        facts = due_facts(self.conn, student_ids=[self.person_id], first=monday, last=self.today)
+        return facts[self.person_id]
+
+    def checkins_between(self, start: date, end: date) -> list:
+        """The sender's check-ins on days start..end (a student), oldest first."""
+        if self.facts is not None and self.facts.covers(start, end):
+            return self.facts.between(start, end)
+        return checkins_between(self.conn, student_id=self.person_id, start=start, end=end)
+
+    def checked_in(self, row) -> None:
+        """Remember a check-in this message recorded, for the rest of the batch."""
+        if self.facts is not None:
+            self.facts.add(row)
+
+    # --- the ORM session, for handlers that want one ----------------------------------------
+
     @property
-    def role(self) -> str | None:
-        return self.account.person_kind if self.account else None
-
-    def person(self) -> Student | Teacher | Parent | None:
-        """The bound student, teacher or parent."""
-        model = {"student": Student, "teacher": Teacher, "parent": Parent}.get(self.role or "")
-        return self.session.get(model, self.account.person_id) if model else None
-
-    @property
-    def today(self):
-        return self.now.astimezone(self.settings.tz).date()
-
-    # --- conversation state, stored in the database so webhooks stay stateless -----------
-
-    def state(self) -> ConversationState | None:
-        row = self.session.exec(
-            select(ConversationState).where(
-                ConversationState.channel == self.inbound.channel,
-                ConversationState.external_id == self.inbound.user_id,
+    def session(self) -> Session:
+        """An ORM session on this message's connection (its commit is the batch's)."""
+        if self._session is None:
+            self._session = Session(
+                bind=self.conn, join_transaction_mode="rollback_only", expire_on_commit=False
             )
-        ).first()
-        if row is not None and row.expires_at <= self.now:
-            self.session.delete(row)
-            self.session.flush()
+        return self._session
+
+    def finish(self) -> None:
+        """Flush what the ORM session holds; called once the handler has returned."""
+        if self._session is not None:
+            self._session.flush()
+            self._session.close()
+            self._session = None
+
+    # --- binding changes ----------------------------------------------------------------------
+
+    def rebind(self, account) -> None:
+        """The sender is now bound as `account` (None: unbound) for the rest of the batch."""
+        self.account = account
+        if self.on_change is not None:
+            self.on_change(self)
+
+    # --- dialog state, stored in the database so webhooks stay stateless ---------------------
+
+    def state(self):
+        """The sender's dialog state (with .state and .data), or None when none is live."""
+        row = self.dialog
+        if row is None:
+            return None
+        if row.expires_at <= self.now:
+            self.clear_state()
             return None
         return row
 
     def set_state(self, state: str, data: dict, *, ttl: timedelta) -> None:
-        row = self.state()
-        if row is None:
-            row = ConversationState(
-                channel=self.inbound.channel,
-                external_id=self.inbound.user_id,
-                state=state,
-                data=data,
-                updated_at=self.now,
-                expires_at=self.now + ttl,
+        inbound = self.inbound
+        expires_at = self.now + ttl
+        set_dialog_state(
+            self.conn,
+            channel=inbound.channel,
+            external_id=inbound.user_id,
+            state=state,
+            data=data,
+            now=self.now,
+            expires_at=expires_at,
+        )
+        self._dialog_is(
+            SimpleNamespace(
+                state=state, data=dict(data), updated_at=self.now, expires_at=expires_at
             )
-        else:
-            row.state, row.data = state, dict(data)
-            row.updated_at, row.expires_at = self.now, self.now + ttl
-        self.session.add(row)
-        self.session.flush()
+        )
 
     def clear_state(self) -> None:
-        row = self.state()
-        if row is not None:
-            self.session.delete(row)
-            self.session.flush()
+        if self.dialog is None:
+            return
+        clear_dialog_state(
+            self.conn, channel=self.inbound.channel, external_id=self.inbound.user_id
+        )
+        self._dialog_is(None)
+
+    def _dialog_is(self, row) -> None:
+        self.dialog = row
+        if self.on_change is not None:
+            self.on_change(self)
 
     # --- pushing to other people ----------------------------------------------------------
 
     def notify(self, n: Notification) -> int:
-        """Queue a message to a person's bound chats through the outbox."""
+        """Queue a message to a person's bound chats through the outbox (same transaction)."""
         return enqueue(
-            self.session,
+            self.conn,
             person_kind=n.person_kind,
             person_id=n.person_id,
             key=n.key or f"{n.kind}:{n.person_kind}:{n.person_id}:{self.now.isoformat()}",
+            now=self.now,
             kind=n.kind,
             text=n.text,
             params=n.params,

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import col, select
-
 from bot.types import Reply
-from core.audit import record
 from core.invites import ALPHABET, CODE_LENGTH, normalise_code
+from core.privacy import record_consent
 from handlers.base import Context, on_intent
-from handlers.texts import role_name
-from models import BindFailure, ChannelAccount, InviteCode, Parent, School, Student, Teacher
-from models.checkin_queries import account_for, children_of
+from handlers.people import describe, describe_student
+from models.accounts import (
+    bind_account,
+    claim_invite_code,
+    count_bind_failures,
+    deactivate_account,
+    invite_code,
+    recent_bind_failures,
+    record_bind_failure,
+    set_code_user,
+)
+from models.audit import record
+from models.people_queries import student_summary
 
 HOW_TO_BIND = (
     "您好，这里是实习助手。您还没有绑定身份：请向指导教师索取 8 位绑定码，"
@@ -46,12 +54,16 @@ LOCKED = (
     "Too many wrong codes. For safety, please try again after {until}.",
 )
 BOUND = ("绑定成功：{who}。", "Linked: {who}.")
+# True of the running system (core.privacy.NOTICE_VERSION names this text; change both).
 PRIVACY = (
-    "隐私说明：我们只在您主动发送位置时记录位置，并保存签到、日志和反馈；"
-    "仅本人、指导教师和学校管理员可见；实习结束后保留一年；发送「解绑」即可停止。",
-    "Privacy: we record your location only when you send it, plus your check-ins, journals "
-    "and reports; only you, your teacher and your school admin see them; they are kept for one "
-    "year after the internship; send /unbind to stop.",
+    "隐私说明：我们保存您发送的位置、微信上报的位置（若您允许）和 Telegram 实时位置，以及签到、"
+    "日志和反馈；精确位置仅本人、指导教师和学校管理员可见，签到情况家长可查，日志和反馈省级主管"
+    "部门也可查看，企业导师可批阅日志；实习结束 {days} 天后删除；发送「解绑」即可停止。",
+    "Privacy: we keep the locations you send, WeChat's location reports (if you allow them) "
+    "and Telegram live locations, plus your check-ins, journals and reports; exact locations "
+    "are seen only by you, your teacher and your school admin, parents can see attendance, the "
+    "provincial authority can also read journals and reports, and company mentors can grade "
+    "journals; all is deleted {days} days after the internship ends; send /unbind to stop.",
 )
 NEXT_STEP = {
     "student": (
@@ -74,40 +86,17 @@ UNBOUND = (
 NOT_BOUND = ("您还没有绑定身份，无需解绑。", "You are not linked, so there is nothing to unlink.")
 
 
-def describe(ctx: Context, account: ChannelAccount) -> str:
-    """学生 张三（学号 S001）、贵州交通职业技术学院 — who a binding points to."""
-    en = ctx.lang == "en"
-    kind, pid = account.person_kind, account.person_id
-    school = ctx.session.get(School, account.school_id) if account.school_id else None
-    where = (", " if en else "、") + school.name if school else ""
-    if kind == "student":
-        s = ctx.session.get(Student, pid)
-        no = f" (student no. {s.student_no})" if en else f"（学号 {s.student_no}）"
-        return f"{role_name(kind, ctx.lang)} {s.name}{no}{where}"
-    if kind == "teacher":
-        return f"{role_name(kind, ctx.lang)} {ctx.session.get(Teacher, pid).name}{where}"
-    if kind == "parent":
-        parent = ctx.session.get(Parent, pid)
-        kids = "、".join(c.name for c in children_of(ctx.session, parent_id=pid))
-        of = f" (parent of {kids})" if en else f"（{kids} 的家长）"
-        return f"{role_name(kind, ctx.lang)} {parent.name}{of if kids else ''}{where}"
-    return f"{role_name(kind, ctx.lang)} #{pid}{where}"
-
-
 def _lockout_until(ctx: Context):
     """When the sender's lockout ends, or None: max_failures wrong codes within the window."""
     cfg = ctx.settings.invite
     window = timedelta(minutes=cfg.lockout_min)
-    recent = ctx.session.exec(
-        select(BindFailure.at)
-        .where(
-            BindFailure.channel == ctx.inbound.channel,
-            BindFailure.external_id == ctx.inbound.user_id,
-            BindFailure.at > ctx.now - 2 * window,
-        )
-        .order_by(col(BindFailure.at).desc())
-        .limit(cfg.max_failures)
-    ).all()
+    recent = recent_bind_failures(
+        ctx.conn,
+        channel=ctx.inbound.channel,
+        external_id=ctx.inbound.user_id,
+        since=ctx.now - 2 * window,
+        limit=cfg.max_failures,
+    )
     # No failure is recorded while locked, so the newest one is the one that started it.
     if len(recent) < cfg.max_failures or recent[0] - recent[-1] > window:
         return None
@@ -117,14 +106,8 @@ def _lockout_until(ctx: Context):
 
 def _failures_left(ctx: Context) -> int:
     since = ctx.now - timedelta(minutes=ctx.settings.invite.lockout_min)
-    count = len(
-        ctx.session.exec(
-            select(BindFailure.id).where(
-                BindFailure.channel == ctx.inbound.channel,
-                BindFailure.external_id == ctx.inbound.user_id,
-                BindFailure.at > since,
-            )
-        ).all()
+    count = count_bind_failures(
+        ctx.conn, channel=ctx.inbound.channel, external_id=ctx.inbound.user_id, since=since
     )
     return max(0, ctx.settings.invite.max_failures - count)
 
@@ -133,53 +116,70 @@ def _well_formed(code: str) -> bool:
     return len(code) == CODE_LENGTH and all(c in ALPHABET for c in code)
 
 
+def _locked(ctx: Context, until) -> list[Reply]:
+    return ctx.reply(LOCKED, until=until.astimezone(ctx.settings.tz).strftime("%H:%M"))
+
+
 @on_intent("bind")
 def bind(ctx: Context) -> list[Reply]:
     """Checks the code and links this chat account to the code's person."""
     if ctx.account is not None:
-        return ctx.reply(ALREADY_BOUND, who=describe(ctx, ctx.account))
+        return ctx.reply(ALREADY_BOUND, who=describe(ctx.conn, ctx.account, ctx.lang))
     until = _lockout_until(ctx)
     if until is not None:
-        return ctx.reply(LOCKED, until=until.astimezone(ctx.settings.tz).strftime("%H:%M"))
+        return _locked(ctx, until)
     words = ctx.args.split()
     if not words:
         return ctx.reply(ASK_CODE)
     code = normalise_code(words[0])
-    invite = None
-    if _well_formed(code):
-        invite = ctx.session.exec(select(InviteCode).where(InviteCode.code == code)).first()
+    invite = invite_code(ctx.conn, code=code) if _well_formed(code) else None
+    inbound = ctx.inbound
     if invite is None:
-        ctx.session.add(
-            BindFailure(channel=ctx.inbound.channel, external_id=ctx.inbound.user_id, at=ctx.now)
+        record_bind_failure(
+            ctx.conn, channel=inbound.channel, external_id=inbound.user_id, at=ctx.now
         )
-        ctx.session.flush()
         until = _lockout_until(ctx)
         if until is not None:
-            return ctx.reply(LOCKED, until=until.astimezone(ctx.settings.tz).strftime("%H:%M"))
+            return _locked(ctx, until)
         return ctx.reply(UNKNOWN_CODE, code=code, left=_failures_left(ctx))
     if invite.used_at is not None:
         return ctx.reply(USED_CODE, code=code)
     if invite.expires_at <= ctx.now:
         day = invite.expires_at.astimezone(ctx.settings.tz).date().isoformat()
         return ctx.reply(EXPIRED_CODE, code=code, day=day)
-    account = account_for(ctx.session, channel=ctx.inbound.channel, external_id=ctx.inbound.user_id)
-    if account is None:
-        account = ChannelAccount(channel=ctx.inbound.channel, external_id=ctx.inbound.user_id)
-    account.person_kind, account.person_id = invite.person_kind, invite.person_id
-    account.school_id, account.language = invite.school_id, ctx.inbound.language
-    account.display_name = ctx.inbound.display_name[:64]
-    account.active, account.bound_at, account.last_inbound_at = True, ctx.now, ctx.now
-    ctx.session.add(account)
-    ctx.session.flush()
-    invite.used_at, invite.used_by = ctx.now, account.id
-    ctx.session.add(invite)
-    ctx.account = account
+    # The code first, conditionally: of two senders racing for it, one binds.
+    if not claim_invite_code(ctx.conn, code_id=invite.id, now=ctx.now):
+        return ctx.reply(USED_CODE, code=code)
+    account = bind_account(
+        ctx.conn,
+        channel=inbound.channel,
+        external_id=inbound.user_id,
+        person_kind=invite.person_kind,
+        person_id=invite.person_id,
+        school_id=invite.school_id,
+        language=inbound.language,
+        display_name=inbound.display_name,
+        now=ctx.now,
+    )
+    set_code_user(ctx.conn, code_id=invite.id, account_id=account.id)
+    ctx.rebind(account)
     _audit(ctx, account, "bind")
+    record_consent(ctx.session, account=account, at=ctx.now)
     ctx.clear_state()
-    lines = [ctx.say(BOUND, who=describe(ctx, account)), ctx.say(PRIVACY)]
+    record_consent(ctx.conn, account=account, at=ctx.now)
+    days = ctx.settings.privacy.retain_days_after_end
+    lines = [ctx.say(BOUND, who=_who(ctx, account)), ctx.say(PRIVACY, days=days)]
     if account.person_kind in NEXT_STEP:
         lines.append(ctx.say(NEXT_STEP[account.person_kind]))
     return [Reply("\n".join(lines), ask_location=account.person_kind == "student")]
+
+
+def _who(ctx: Context, account) -> str:
+    if account.person_kind == "student":  # the common case, in one statement
+        me = student_summary(ctx.conn, student_id=account.person_id, company_id=None)
+        if me is not None:
+            return describe_student(me, ctx.lang)
+    return describe(ctx.conn, account, ctx.lang)
 
 
 @on_intent("unbind")
@@ -188,19 +188,20 @@ def unbind(ctx: Context) -> list[Reply]:
     if ctx.account is None:
         return ctx.reply(NOT_BOUND)
     account = ctx.account
-    account.active = False
-    ctx.session.add(account)
+    deactivate_account(ctx.conn, account_id=account.id)
     ctx.clear_state()
     _audit(ctx, account, "unbind")
+    ctx.rebind(None)
     return ctx.reply(UNBOUND)
 
 
-def _audit(ctx: Context, account: ChannelAccount, action: str) -> None:
+def _audit(ctx: Context, account, action: str) -> None:
     record(
-        ctx.session,
+        ctx.conn,
         actor=f"chat:{account.channel}:{account.external_id}",
         action=action,
         target_kind=account.person_kind,
         target_id=account.person_id,
         school_id=account.school_id,
+        at=ctx.now,
     )

@@ -2,7 +2,9 @@
 
 Grammar (numbers with or without their prefix; a bare number after 处理 is a ticket):
     批阅 J12 90 写得很好          grade journal 12: score 0-100, then the comment
-    处理 T7 已联系企业            ticket 7 -> handling (a note on later calls), student told
+    处理 T7 已联系企业            ticket 7 -> handling; the note stays on the ticket, the student
+                                  hears only the new status
+    处理 T7 已联系企业 | 回复：本周内补发   ...and the student reads 本周内补发
     处理 T7 已解决，工资已补发     a note saying 已解决/解决了 closes it (resolved)
     结案 T7 说明                  ticket 7 -> resolved
     处理 A3 说明 / 结案 A3 说明    the same for alert 3
@@ -53,7 +55,14 @@ NOTED = (
     "已为{what} {no} 添加说明（仍为「{status}」）。{told}",
     "Note added to {what} {no} (still {status}). {told}",
 )
-TOLD = ("已通知学生。", "The student has been told.")
+TOLD = (
+    "已通知学生新的状态；说明只留在工单里。",
+    "The student has been told the new status; the note stays on the ticket.",
+)
+TOLD_REPLY = (
+    "已通知学生新的状态和您的回复。",
+    "The student has been told the new status and your reply.",
+)
 CLOSED = ("{no} 已经结案，无需再处理。", "{no} is already resolved.")
 WHAT = {"ticket": ("工单", "ticket"), "alert": ("预警", "alert"), "journal": ("日志", "journal")}
 # What 处理 can move: the table and the number prefix of each.
@@ -70,7 +79,7 @@ def _reply(ctx: Context, text: tuple[str, str], **values) -> list[Reply]:
 
 def _args(ctx: Context) -> tuple[str, list[str]]:
     """(command word, argument words) whether the text kept its command word or not."""
-    text = ctx.inbound.get_plaintext()
+    text = ctx.text
     lead = leading_command(text)
     if lead and lead[0] in ("grade", "handle"):
         return lead[1].lower(), lead[2].split(maxsplit=2)
@@ -99,15 +108,9 @@ def _may_see(ctx: Context, school_id: int, student: Student | None) -> bool:
     return False
 
 
-def _is_staff(ctx: Context, *kinds: str) -> bool:
-    return ctx.account is not None and ctx.account.person_kind in kinds
-
-
-@on_intent("grade")
+@on_intent("grade", roles=("teacher", "mentor", "school_admin"), refusal=NOT_TEACHER)
 def grade(ctx: Context) -> list[Reply]:
     """Grades a journal with a score and a comment and tells the student."""
-    if not _is_staff(ctx, "teacher", "mentor", "school_admin"):
-        return _reply(ctx, NOT_TEACHER)
     _, words = _args(ctx)
     if len(words) < 2:
         return _reply(ctx, GRADE_USAGE)
@@ -139,23 +142,23 @@ def grade(ctx: Context) -> list[Reply]:
     )
 
 
-@on_intent("handle")
+@on_intent("handle", roles=("teacher", "school_admin"), refusal=NOT_TEACHER)
 def handle(ctx: Context) -> list[Reply]:
     """Moves a ticket or alert to handling (or resolved) with a note; the student is told."""
-    if not _is_staff(ctx, "teacher", "school_admin"):
-        return _reply(ctx, NOT_TEACHER)
     command, words = _args(ctx)
     if not words:
         return _reply(ctx, HANDLE_USAGE)
-    note = " ".join(words[1:]).strip()
-    resolve = command in RESOLVE_COMMANDS or bool(RESOLVE_WORDS.search(note))
+    note, reply = tickets.split_reply(" ".join(words[1:]))
+    resolve = command in RESOLVE_COMMANDS or bool(RESOLVE_WORDS.search(f"{note} {reply}"))
     status = "resolved" if resolve else "handling"
     token = words[0].strip().upper()
     what = "alert" if token.startswith(tickets.ALERT_PREFIX) else "ticket"
-    return _move_case(ctx, what, token, status, note)
+    return _move_case(ctx, what, token, status, note, reply)
 
 
-def _move_case(ctx: Context, what: str, token: str, status: str, note: str) -> list[Reply]:
+def _move_case(
+    ctx: Context, what: str, token: str, status: str, note: str, reply: str
+) -> list[Reply]:
     """Finds ticket or alert `token` among the sender's students and moves it on."""
     model, prefix = CASES[what]
     number = parse_number(token, prefix)
@@ -170,14 +173,17 @@ def _move_case(ctx: Context, what: str, token: str, status: str, note: str) -> l
         return _reply(ctx, CLOSED, no=no)
     step = dict(status=status, note=note, actor=_actor(ctx), now=ctx.now)
     if what == "ticket":
-        changed = tickets.move_ticket(ctx.session, ticket=case, **step)
+        changed = tickets.move_ticket(ctx.session, ticket=case, reply=reply, **step)
     else:  # the teacher hears of alerts others move; not of their own moves
         by_teacher = ctx.account.person_id if ctx.role == "teacher" else None
+        step["note"] = f"{note} {reply}".strip()
         changed = tickets.move_alert(ctx.session, alert=case, by_teacher=by_teacher, **step)
-    return _moved(ctx, what, no, status, changed, told=what == "ticket")
+    return _moved(ctx, what, no, status, changed, told=what == "ticket", replied=bool(reply))
 
 
-def _moved(ctx, what: str, no: str, status: str, changed: bool, *, told: bool) -> list[Reply]:
+def _moved(
+    ctx, what: str, no: str, status: str, changed: bool, *, told: bool, replied: bool = False
+) -> list[Reply]:
     names = tickets.STATUS_EN if ctx.lang == "en" else tickets.STATUS_ZH
     return _reply(
         ctx,
@@ -185,7 +191,7 @@ def _moved(ctx, what: str, no: str, status: str, changed: bool, *, told: bool) -
         what=_pick(ctx, WHAT[what]),
         no=no,
         status=names[status],
-        told=_pick(ctx, TOLD) if told else "",
+        told=_pick(ctx, TOLD_REPLY if replied else TOLD) if told else "",
     )
 
 

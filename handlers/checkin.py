@@ -6,19 +6,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
-
-from sqlmodel import select
+from typing import TYPE_CHECKING
 
 from bot.types import Location, Reply
 from core.calendar import HOLIDAY_NAMES_ZH
-from core.checkin_rules import DayDecision, decide_day, fence, is_repeat, late_minutes, next_kind
+from core.checkin_rules import fence, is_repeat, next_kind
+from core.due import DayDecision, decide_day, late_minutes
 from core.geo import DATUMS, valid_point
 from core.settings import Settings
 from handlers.base import Context, on_intent, say
 from handlers.texts import fmt_day, fmt_distance, fmt_radius, fmt_time, kind_name
-from models import Alert, CheckIn, Company, LocationSample, Placement, Student
-from models.checkin_queries import checkins_on, placements_of
-from models.stats import bump_school_day
+from models.checkins import record_checkin
+from models.people_queries import student_name
+
+if TYPE_CHECKING:
+    from models import CheckIn, Placement
 
 ASK_LOCATION = (
     "请发送您的位置完成签到：点输入框旁的「+」，选择「位置」，再点「发送」。",
@@ -45,24 +47,28 @@ ENDED = (
     "您的实习已于 {day} 结束，无需再签到。本次未记录。",
     "Your placement ended on {day}; no more check-ins are needed. Nothing was recorded.",
 )
+# A check-in on a day nobody is due is still recorded: it is evidence of holiday work.
 HOLIDAY = (
-    "今天（{day}）是法定节假日{name}，无需签到。本次未记录。",
-    "Today ({day}) is a public holiday{name}; no check-in needed. Nothing was recorded.",
+    "今天是{name}，本来不用签到，这次也记下了。"
+    "如果是单位安排您节假日上班，可以发送「维权」告诉老师。",
+    "Today is a public holiday{name_en}: no check-in is needed, but this one is kept. If your "
+    'workplace asked you to work today, you can tell your teacher with "report".',
 )
 REST_DAY = (
-    "今天（{day}）不是您的实习工作日，无需签到。本次未记录。",
-    "Today ({day}) is not one of your workdays; no check-in needed. Nothing was recorded.",
+    "今天不是您的实习工作日，本来不用签到，这次也记下了。"
+    "如果是单位安排加班，可以发送「维权」告诉老师。",
+    "Today is not one of your workdays: no check-in is needed, but this one is kept. If your "
+    'workplace asked you to work today, you can tell your teacher with "report".',
 )
 RECEIPT_IN = (
     "{kind}签到成功：{time}，距实习地点{dist}。",
     "Checked in ({kind}) at {time}, {dist} from your workplace.",
 )
 RECEIPT_OUT = (
-    "已记录{kind}签到：{time}。距实习地点{dist}，超出 {radius}签到范围。"
-    "已记录，指导教师会看到；如地址有变请联系老师。",
-    "Check-in ({kind}) recorded at {time}. You were {dist} from your workplace, outside the "
-    "{radius} range. It is recorded and your teacher will see it; if your workplace has "
-    "moved, please tell your teacher.",
+    "{kind}签到已记录：{time}，距实习地点{dist}，在 {radius}签到范围外。"
+    "如果实习地点变了，请告诉指导教师。",
+    "Check-in ({kind}) kept at {time}: {dist} from your workplace, outside the {radius} range. "
+    "If your workplace has moved, please tell your teacher.",
 )
 LATE = (
     "比上班时间 {start} 晚了 {minutes} 分钟。",
@@ -77,9 +83,10 @@ MAKEUP_RECEIPT = (
     "{day} counts as present by make-up ({kind} {time}).",
 )
 REPEAT = (
-    "刚才已经签到过了，无需重复签到。",
-    "You have just checked in; no need to repeat.",
+    "您 {time} 已经{kind}签到，无需重复。",
+    "You already checked in ({kind}) at {time}; no need to repeat.",
 )
+DAYS_OFF = ("holiday", "rest_day")  # no check-in is due, but one is kept
 OUTSIDE_ALERT = "{name} {time} 签到距实习地点{dist}，超出 {radius} 米签到范围"
 
 
@@ -94,7 +101,9 @@ class CheckinDecision:
     ask_location: bool = False
 
 
-def receipt_text(row, placement: Placement, *, lang: str, settings: Settings) -> str:
+def receipt_text(
+    row, placement: Placement, *, lang: str, settings: Settings, due: bool = True
+) -> str:
     """What a student is told about one check-in (`row`: a CheckIn or anything shaped like it)."""
     values = dict(
         kind=kind_name(row.kind, lang),
@@ -105,15 +114,20 @@ def receipt_text(row, placement: Placement, *, lang: str, settings: Settings) ->
     )
     if row.source == "makeup":
         return say(MAKEUP_RECEIPT, lang, **values)
-    text = say(RECEIPT_IN if row.within_fence else RECEIPT_OUT, lang, **values)
-    if row.kind == "start":
-        late = late_minutes(row.at, placement, settings)
+    parts = [say(RECEIPT_IN if row.within_fence else RECEIPT_OUT, lang, **values)]
+    if row.kind != "start":
+        parts.append(say(END_HINT, lang))
+    elif due:
+        late = late_minutes(row.at, placement.shift_start, settings)
         if late > 0:
             start = fmt_time(placement.shift_start, settings.tz)
-            text += say(LATE, lang, start=start, minutes=late)
-    else:
-        text += say(END_HINT, lang)
-    return text
+            parts.append(say(LATE, lang, start=start, minutes=late))
+    return sentences(parts, lang)
+
+
+def sentences(parts: list[str], lang: str) -> str:
+    """Sentences as one paragraph: Chinese needs no space after 。, English does."""
+    return (" " if lang == "en" else "").join(parts)
 
 
 def receipt(ctx: Context, row: CheckIn, placement: Placement) -> str:
@@ -127,14 +141,16 @@ def refusal_text(decision: DayDecision, day: date, lang: str) -> str:
         return say(NOT_STARTED, lang, day=fmt_day(decision.starts, lang))
     if decision.reason == "ended":
         return say(ENDED, lang, day=fmt_day(decision.ended, lang))
+    return say(NO_PLACEMENT, lang)
+
+
+def day_off_note(decision: DayDecision, lang: str) -> str:
+    """What a check-in on a public holiday or a rest day adds to its receipt."""
     if decision.reason == "holiday":
         name = decision.holiday or ""
-        shown = name if lang == "en" else HOLIDAY_NAMES_ZH.get(name, name)
-        wrapped = (f" ({shown})" if lang == "en" else f"（{shown}）") if shown else ""
-        return say(HOLIDAY, lang, day=fmt_day(day, lang), name=wrapped)
-    if decision.reason == "rest_day":
-        return say(REST_DAY, lang, day=fmt_day(day, lang))
-    return say(NO_PLACEMENT, lang)
+        shown = HOLIDAY_NAMES_ZH.get(name, name) or "法定节假日"
+        return say(HOLIDAY, lang, name=shown, name_en=f" ({name})" if name else "")
+    return say(REST_DAY, lang)
 
 
 def refusal(ctx: Context, decision: DayDecision, day: date) -> str:
@@ -154,14 +170,15 @@ def decide_checkin(
     """The whole check-in decision for a student's location; the caller supplies the reads.
 
     `placements()` gives the student's placements and `earlier(day)` the day's check-ins oldest
-    first (CheckIn objects or rows with the same attributes). Both paths (the ORM handler and
-    the batched webhook path) use this, so only their I/O differs.
+    first (CheckIn objects or rows with the same attributes): every check-in, whatever brought
+    its location, is decided here.
     """
     if loc.datum not in DATUMS or not valid_point(loc.lat, loc.lng):
         return CheckinDecision(say(BAD_POINT, lang), ask_location=True)
     day = now.astimezone(settings.tz).date()
     decision = decide_day(placements(), day, settings)
-    if not decision.ok:
+    day_off = decision.reason in DAYS_OFF and decision.placement is not None
+    if not decision.ok and not day_off:
         return CheckinDecision(refusal_text(decision, day, lang))
     placement = decision.placement
     where = fence(loc.lat, loc.lng, loc.datum, placement)
@@ -170,8 +187,8 @@ def decide_checkin(
     # A live share keeps sending points: it counts once, the rest is evidence.
     live_again = loc.source == "live" and previous is not None and previous.source == "live"
     if live_again or is_repeat(previous, now, where.norm, settings):
-        text = say(REPEAT, lang) + receipt_text(previous, placement, lang=lang, settings=settings)
-        return CheckinDecision(text, placement=placement)
+        kind, time = kind_name(previous.kind, lang), fmt_time(previous.at, settings.tz)
+        return CheckinDecision(say(REPEAT, lang, kind=kind, time=time), placement=placement)
     values = dict(
         day=day,
         at=now,
@@ -189,7 +206,12 @@ def decide_checkin(
         channel=channel,
         created_at=now,
     )
-    text = receipt_text(SimpleNamespace(**values), placement, lang=lang, settings=settings)
+    row = SimpleNamespace(**values)
+    if day_off:
+        text = receipt_text(row, placement, lang=lang, settings=settings, due=False)
+        text = sentences([text, day_off_note(decision, lang)], lang)
+    else:
+        text = receipt_text(row, placement, lang=lang, settings=settings)
     return CheckinDecision(text, values=values, placement=placement, first_today=not rows)
 
 
@@ -203,104 +225,38 @@ def outside_alert_text(name: str, values: dict, placement: Placement, settings: 
     )
 
 
-def add_checkin(ctx: Context, *, student: Student, placement: Placement, **values) -> CheckIn:
-    """Store a check-in and keep the school's daily roll-up in step."""
-    day: date = values["day"]
-    first = not checkins_on(ctx.session, student_id=student.id, day=day)
-    row = CheckIn(school_id=student.school_id, student_id=student.id, placement_id=placement.id)
-    for key, value in values.items():
-        setattr(row, key, value)
-    ctx.session.add(row)
-    ctx.session.flush()
-    bump_school_day(
-        ctx.session,
-        school_id=student.school_id,
-        day=day,
-        checkins=1,
-        students_checked_in=1 if first else 0,
-    )
-    return row
-
-
-def _raise_outside_alert(ctx: Context, student: Student, row: CheckIn, placement: Placement):
-    """One outside-fence alert per student and day, for the teacher's list."""
-    exists = ctx.session.exec(
-        select(Alert.id).where(
-            Alert.kind == "outside_fence", Alert.student_id == student.id, Alert.day == row.day
-        )
-    ).first()
-    if exists is not None:
-        return
-    values = dict(at=row.at, distance_m=row.distance_m)
-    ctx.session.add(
-        Alert(
-            school_id=student.school_id,
-            student_id=student.id,
-            kind="outside_fence",
-            day=row.day,
-            message=outside_alert_text(student.name, values, placement, ctx.settings),
-            created_at=ctx.now,
-            updated_at=ctx.now,
-        )
-    )
-
-
-@on_intent("checkin")
+@on_intent("checkin", roles=("student",), refusal=ONLY_STUDENTS)
 def checkin(ctx: Context) -> list[Reply]:
     """Records a location as today's start or end check-in and says how far from work it was."""
-    if ctx.role != "student":
-        return ctx.reply(ONLY_STUDENTS)
     loc = ctx.inbound.location
     if loc is None:
         return [Reply(ctx.say(ASK_LOCATION), ask_location=True)]
-    student = ctx.person()
+    student_id = ctx.person_id
     decision = decide_checkin(
         loc,
         now=ctx.now,
         settings=ctx.settings,
         lang=ctx.lang,
         channel=ctx.inbound.channel,
-        placements=lambda: placements_of(ctx.session, student_id=student.id),
-        earlier=lambda day: checkins_on(ctx.session, student_id=student.id, day=day),
+        placements=ctx.placements,
+        earlier=lambda day: ctx.checkins_between(day, day),
     )
-    if decision.values is not None:
+    values = decision.values
+    if values is not None:
         placement = decision.placement
-        row = add_checkin(ctx, student=student, placement=placement, **decision.values)
-        if not row.within_fence:
-            _raise_outside_alert(ctx, student, row, placement)
-    return [Reply(decision.text, ask_location=decision.ask_location)]
-
-
-def record_sample(ctx: Context) -> None:
-    """Keeps a passive location (WeChat LOCATION event, Telegram live update) as evidence."""
-    loc = ctx.inbound.location
-    # Only students' whereabouts are evidence; nobody else's location is kept.
-    if ctx.role != "student" or loc is None or not valid_point(loc.lat, loc.lng):
-        return
-    student_id = ctx.account.person_id
-    ctx.session.add(
-        LocationSample(
-            school_id=ctx.account.school_id,
+        alert = None
+        if not values["within_fence"]:
+            name = student_name(ctx.conn, student_id=student_id)
+            alert = outside_alert_text(name, values, placement, ctx.settings)
+        row_id = record_checkin(
+            ctx.conn,
+            school_id=placement.school_id,
             student_id=student_id,
-            channel=ctx.inbound.channel,
-            external_id=ctx.inbound.user_id,
-            at=ctx.now,
-            lat=loc.lat,
-            lng=loc.lng,
-            datum=loc.datum[:8],
-            accuracy_m=loc.accuracy_m,
-            live_period=loc.live_period,
-            source=loc.source[:16],
+            placement_id=placement.id,
+            values=values,
+            first_today=decision.first_today,
+            outside_alert=alert,
+            batch=ctx.batch,
         )
-    )
-    ctx.session.flush()
-
-
-def company_name(ctx: Context, placement: Placement) -> str:
-    company = ctx.session.get(Company, placement.company_id)
-    return company.name if company else ""
-
-
-def local_at(ctx: Context, day: date, at) -> datetime:
-    """A local wall-clock time on `day` as an aware datetime."""
-    return datetime.combine(day, at, tzinfo=ctx.settings.tz)
+        ctx.checked_in(SimpleNamespace(id=row_id, student_id=student_id, **values))
+    return [Reply(decision.text, ask_location=decision.ask_location)]

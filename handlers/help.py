@@ -69,7 +69,7 @@ def menu(ctx: Context) -> str:
 def help_menu(ctx: Context) -> list[Reply]:
     """Shows the menu for the sender's role; unrecognised messages land here too."""
     text = menu(ctx)
-    if ctx.intent is None and ctx.inbound.get_plaintext():
+    if ctx.intent is None and ctx.text:
         text = ctx.say(NOT_UNDERSTOOD) + "\n" + text
     return [Reply(text, ask_location=ctx.role == "student")]
 

@@ -116,12 +116,10 @@ def _leading_kind_word(text: str) -> tuple[str, str, str] | None:
     return None
 
 
-@on_intent("journal")
+@on_intent("journal", roles=("student",))
 def start(ctx: Context) -> list[Reply]:
     """Starts a draft of the named kind, or submits at once when the text is long enough."""
-    if _student(ctx) is None:
-        return _reply(ctx, NOT_STUDENT)
-    kind, body = parse(ctx.inbound.get_plaintext(), explicit=ctx.inbound.intent == "journal")
+    kind, body = parse(ctx.text, explicit=ctx.inbound.intent == "journal")
     state = ctx.state()
     if state is not None and state.state == DRAFT:  # never lose a draft to a second start
         return _resume(ctx, dict(state.data), kind, body)
@@ -160,7 +158,7 @@ def _begin(ctx: Context, kind: str, parts: list[str]) -> list[Reply]:
 @on_state(CHOOSE)
 def choose(ctx: Context) -> list[Reply]:
     """Takes the kind of journal the student wants to write."""
-    text = ctx.inbound.get_plaintext()
+    text = ctx.text
     data = ctx.state().data
     if control_word(text) == "cancel":
         ctx.clear_state()
@@ -175,7 +173,7 @@ def choose(ctx: Context) -> list[Reply]:
 @on_state(DRAFT)
 def compose(ctx: Context) -> list[Reply]:
     """Adds a message to the draft; 提交 submits it and 取消 drops it."""
-    text = ctx.inbound.get_plaintext()
+    text = ctx.text
     data = dict(ctx.state().data)
     kind, parts = data["kind"], list(data.get("parts", []))
     word = control_word(text)
@@ -193,7 +191,7 @@ def compose(ctx: Context) -> list[Reply]:
     return _added(ctx, kind, parts)
 
 
-@on_intent("submit")
+@on_intent("submit", roles=("student",))
 def submit_command(ctx: Context) -> list[Reply]:
     """Submits the draft in progress (a /submit command or 提交 outside a dialog)."""
     state = ctx.state()

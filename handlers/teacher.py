@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from sqlmodel import col, func, or_, select
+from datetime import timedelta
 
 from bot.types import Reply
-from core.checkin_rules import decide_day, late_minutes
+from core.due import due_on, late_minutes
 from handlers.base import Context, on_intent
-from handlers.status import kind_and_time, sep, week_lines, week_of
 from handlers.texts import fmt_day, fmt_distance, fmt_time
-from models import CheckIn, MakeupRequest, Placement, Student
+from handlers.week import checkins_reader, kind_and_time, sep, week_lines, week_of
+from models.attendance import due_facts
+from models.checkins import (
+    checkins_of_students_on,
+)
+from models.makeup_queries import pending_makeup_count
+from models.people_queries import find_students_of_teacher, students_of_teacher
 
 TODAY_HEAD = (
     "今日 {day}：应签到 {due} 人，已签到 {present} 人。",
@@ -22,6 +25,8 @@ NOBODY_DUE = ("今日 {day}：您的学生今天都无需签到。", "Today, {da
 MISSING = ("未签到 {n} 人：{names}", "Not checked in ({n}): {names}")
 OUTSIDE = ("超出范围 {n} 人：{names}", "Outside the range ({n}): {names}")
 LATE = ("迟到 {n} 人：{names}", "Late ({n}): {names}")
+ON_LEAVE = ("请假 {n} 人：{names}", "On leave ({n}): {names}")
+UNBOUND = ("未绑定 {n} 人：{names}", "Not bound in chat yet ({n}): {names}")
 ALL_GOOD = ("全部按时在范围内签到。", "Everyone checked in on time and in range.")
 STUDENT_USAGE = (
     "请在「学生」后写上学生姓名或学号，例如：学生 张三。",
@@ -43,32 +48,25 @@ PENDING_MAKEUPS = ("待审批补卡 {n} 件，发送「补卡」查看。", "{n}
 OUTSIDE_MARK = ("（范围外）", " (outside)")
 
 
-@on_intent("today")
+@on_intent("today", roles=("teacher",))
 def today(ctx: Context) -> list[Reply]:
     """Lists own students missing, outside the fence or late today, with counts."""
-    students = _own_students(ctx)
+    students = students_of_teacher(ctx.conn, teacher_id=ctx.person_id)
     if not students:
         return ctx.reply(NO_STUDENTS)
     ids = [s.id for s in students]
-    placements: dict[int, list[Placement]] = defaultdict(list)
-    for p in ctx.session.exec(select(Placement).where(col(Placement.student_id).in_(ids))).all():
-        placements[p.student_id].append(p)
-    checkins: dict[int, list[CheckIn]] = defaultdict(list)
-    rows = ctx.session.exec(
-        select(CheckIn)
-        .where(col(CheckIn.student_id).in_(ids), CheckIn.day == ctx.today)
-        .order_by(col(CheckIn.at))
-    ).all()
-    for row in rows:
-        checkins[row.student_id].append(row)
+    facts = due_facts(ctx.conn, student_ids=ids, first=ctx.today, last=ctx.today)
+    checkins = checkins_of_students_on(ctx.conn, student_ids=ids, day=ctx.today)
     day = fmt_day(ctx.today, ctx.lang)
-    due, missing, outside, late = 0, [], [], []
-    for student in students:
-        decision = decide_day(placements[student.id], ctx.today, ctx.settings)
+    due, missing, outside, late, on_leave, unbound = 0, [], [], [], [], []
+    for student in sorted(students, key=lambda s: s.student_no):
+        decision = due_on(facts[student.id], ctx.today, ctx.settings)
+        if decision.reason in ("leave", "unbound"):
+            (on_leave if decision.reason == "leave" else unbound).append(student.name)
         if not decision.ok:
             continue
         due += 1
-        mine = checkins[student.id]
+        mine = checkins.get(student.id, ())
         if not mine:
             missing.append(student.name)
             continue
@@ -80,33 +78,43 @@ def today(ctx: Context) -> list[Reply]:
                 f"{student.name} ({dist})" if ctx.lang == "en" else f"{student.name}（{dist}）"
             )
         start = next((c for c in mine if c.kind == "start"), None)
-        if start and late_minutes(start.at, decision.placement, ctx.settings) > 0:
+        if start and late_minutes(start.at, decision.placement.shift_start, ctx.settings) > 0:
             late.append(f"{student.name} {fmt_time(start.at, ctx.settings.tz)}")
-    if due == 0:
+    if due == 0 and not on_leave and not unbound:
         return ctx.reply(NOBODY_DUE, day=day)
     lines = [ctx.say(TODAY_HEAD, day=day, due=due, present=due - len(missing))]
     for text, names in ((MISSING, missing), (OUTSIDE, outside), (LATE, late)):
         if names:
             lines.append(ctx.say(text, n=len(names), names=sep(ctx).join(names)))
-    if len(lines) == 1:
+    if len(lines) == 1 and due:
         lines.append(ctx.say(ALL_GOOD))
+    for text, names in ((ON_LEAVE, on_leave), (UNBOUND, unbound)):
+        if names:
+            lines.append(ctx.say(text, n=len(names), names=sep(ctx).join(names)))
     return [Reply("\n".join(lines))]
 
 
-@on_intent("student")
+@on_intent("student", roles=("teacher",))
 def student_week(ctx: Context) -> list[Reply]:
     """Shows one own student's week: each workday's check-ins with distances."""
     query = ctx.args.strip()
     if not query:
         return ctx.reply(STUDENT_USAGE)
-    matches = _find_own(ctx, query)
+    matches = find_students_of_teacher(ctx.conn, teacher_id=ctx.person_id, query=query)
     if not matches:
         return ctx.reply(STUDENT_NOT_FOUND, name=query)
     if len(matches) > 1:
         names = sep(ctx).join(f"{s.name} {s.student_no}" for s in matches)
         return ctx.reply(STUDENT_MANY, name=query, names=names)
     student = matches[0]
-    week = week_of(ctx.session, student, ctx.today, ctx.settings)
+    monday = ctx.today - timedelta(days=ctx.today.weekday())
+    facts = due_facts(ctx.conn, student_ids=[student.id], first=monday, last=ctx.today)
+    week = week_of(
+        checkins_reader(ctx.conn, student.id),
+        facts=facts[student.id],
+        today=ctx.today,
+        settings=ctx.settings,
+    )
     lines = [
         ctx.say(
             WEEK_HEAD,
@@ -117,44 +125,15 @@ def student_week(ctx: Context) -> list[Reply]:
         )
     ]
     lines += week_lines(ctx, week, lambda row: _with_distance(ctx, row))
-    pending = ctx.session.exec(
-        select(func.count())
-        .select_from(MakeupRequest)
-        .where(MakeupRequest.student_id == student.id, MakeupRequest.status == "pending")
-    ).one()
+    pending = pending_makeup_count(ctx.conn, student_id=student.id)
     if pending:
         lines.append(ctx.say(PENDING_MAKEUPS, n=pending))
     return [Reply("\n".join(lines))]
 
 
-def _with_distance(ctx: Context, row: CheckIn) -> str:
+def _with_distance(ctx: Context, row) -> str:
     text = kind_and_time(ctx, row)
     if row.source == "makeup":
         return text + ("（补卡）" if ctx.lang != "en" else " (make-up)")
     text += f" {fmt_distance(row.distance_m, ctx.lang)}"
     return text + (ctx.say(OUTSIDE_MARK) if not row.within_fence else "")
-
-
-def _own_students(ctx: Context) -> list[Student]:
-    return list(
-        ctx.session.exec(
-            select(Student)
-            .where(Student.teacher_id == ctx.account.person_id)
-            .order_by(col(Student.student_no))
-        ).all()
-    )
-
-
-def _find_own(ctx: Context, query: str) -> list[Student]:
-    """Exact name or student number first, then names containing the query."""
-    mine = Student.teacher_id == ctx.account.person_id
-    exact = ctx.session.exec(
-        select(Student).where(mine, or_(Student.name == query, Student.student_no == query))
-    ).all()
-    if exact:
-        return list(exact)
-    return list(
-        ctx.session.exec(
-            select(Student).where(mine, col(Student.name).contains(query)).limit(10)
-        ).all()
-    )

@@ -8,7 +8,9 @@ from models.channel import (
     InboundSeen,
     InviteCode,
 )
+from models.compliance import ComplianceRun, ComplianceTally, Finding
 from models.console import ApiToken, AuditLog, ConsoleUser
+from models.leave import Leave
 from models.outbox import OutboxMessage
 from models.people import (
     Company,
@@ -22,8 +24,11 @@ from models.people import (
     Teacher,
 )
 from models.placement import Placement
+from models.privacy import Consent, DailyRun
 from models.records import CheckIn, Journal, LocationSample, MakeupRequest
+from models.replay import WechatNonce
 from models.stats import DashboardSnapshot, SchoolDay
+from models.surveys import Survey
 from models.tickets import Alert, CaseNote, Ticket
 
 __all__ = [
@@ -36,13 +41,19 @@ __all__ = [
     "ChannelAccount",
     "CheckIn",
     "Company",
+    "ComplianceRun",
+    "ComplianceTally",
+    "Consent",
     "ConsoleUser",
     "ConversationState",
+    "DailyRun",
     "DashboardSnapshot",
+    "Finding",
     "Guardianship",
     "InboundSeen",
     "InviteCode",
     "Journal",
+    "Leave",
     "LocationSample",
     "Major",
     "MakeupRequest",
@@ -54,6 +65,8 @@ __all__ = [
     "SchoolClass",
     "SchoolDay",
     "Student",
+    "Survey",
     "Teacher",
     "Ticket",
+    "WechatNonce",
 ]

@@ -37,7 +37,10 @@ class ApiToken(SQLModel, table=True):
     name: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # A token stops working at expires_at; migration 0004 gave older tokens one.
+    expires_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     revoked: bool = False
+    revoked_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 
 class AuditLog(SQLModel, table=True):

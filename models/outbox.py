@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from models.types import AwareDateTime, utcnow
@@ -28,6 +28,8 @@ class OutboxMessage(SQLModel, table=True):
     params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     quiet_hours: bool = False  # respect quiet hours (students and parents)
     status: str = Field(default="pending", max_length=12)  # pending|sending|sent|failed|expired
+    # The delivery pass whose lock must be held while the row is 'sending' (bot/outbox_owner.py).
+    claimed_by: int | None = Field(default=None, sa_type=BigInteger)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     expires_at: datetime | None = Field(default=None, sa_type=AwareDateTime)

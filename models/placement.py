@@ -40,8 +40,15 @@ class Placement(SQLModel, table=True):
     end_date: date
     monthly_salary: int | None = None  # yuan
     arranged_by_school: bool = False
-    agreement_signed: bool = False
-    insured: bool = False
+    # Compliance facts (SPEC section 12); None = the roster did not say, so a rule is "unknown".
+    agreement_signed: bool | None = None
+    insured: bool | None = None
     matches_major: bool | None = None  # 对口
+    grade: int | None = None  # 年级: 1 = first year
+    arranged_by: str | None = Field(default=None, max_length=8)  # school | self | agency
+    guardian_consent: bool | None = None
+    post_wage: int | None = None  # yuan a month, what staff on the same post earn
+    company_headcount: int | None = None
+    post_headcount: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

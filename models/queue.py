@@ -1,35 +1,115 @@
-"""Putting messages into the outbox: one row per bound chat account, never the same key twice."""
+"""Putting messages into the outbox: the one place an outbox row is built, never a key twice."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
 
 from models.channel import ChannelAccount
 from models.outbox import OutboxMessage
-from models.types import utcnow
+
+KEY_LENGTH = 160  # outbox.idempotency_key
 
 
-def insert_ignoring_duplicates(session: Session, table, rows: list[dict], *, key: str) -> int:
+def _dialect_name(executor) -> str:
+    """The dialect of a Session or a Connection."""
+    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
+    return bind.dialect.name
+
+
+def insert_ignoring_duplicates(executor, table, rows: list[dict], *, key: str) -> int:
     """INSERT rows, skipping those whose unique `key` already exists; returns rows inserted."""
     if not rows:
         return 0
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if _dialect_name(executor) == "postgresql" else sqlite
     stmt = dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=[key])
     # Without preserve_rowcount, SQLAlchemy 2.1 on psycopg reports -1 for this statement.
-    result = session.execute(stmt, execution_options={"preserve_rowcount": True})
+    result = executor.execute(stmt, execution_options={"preserve_rowcount": True})
     return max(result.rowcount or 0, 0)
 
 
+def outbox_row(
+    *,
+    key: str,
+    channel: str,
+    to: str,
+    now: datetime,
+    kind: str = "notice",
+    text: str | None = None,
+    params: dict | None = None,
+    person_kind: str = "",
+    person_id: int | None = None,
+    school_id: int | None = None,
+    day: date | None = None,
+    quiet_hours: bool = False,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> dict:
+    """One outbox row addressed to one chat account; `key` is unique across the outbox."""
+    return dict(
+        idempotency_key=key[:KEY_LENGTH],
+        school_id=school_id,
+        kind=kind,
+        channel=channel,
+        to_external_id=to,
+        person_kind=person_kind,
+        person_id=person_id,
+        day=day,
+        text=text,
+        params=params or {},
+        quiet_hours=quiet_hours,
+        status="pending",
+        attempts=0,
+        next_attempt_at=not_before or now,
+        expires_at=expires_at,
+        last_error="",
+        upstream_id="",
+        created_at=now,
+    )
+
+
+def queue_rows(executor, rows: list[dict]) -> int:
+    """Insert built rows (see outbox_row), skipping keys already queued; returns rows queued."""
+    return insert_ignoring_duplicates(
+        executor, OutboxMessage.__table__, rows, key="idempotency_key"
+    )
+
+
+def queue_rows_returning_ids(executor, rows: list[dict]) -> list[int]:
+    """Insert built rows whose keys are new (the replies to one message); their ids, in order."""
+    if not rows:
+        return []
+    table = OutboxMessage.__table__
+    return [executor.execute(insert(table).returning(table.c.id), row).scalar_one() for row in rows]
+
+
+def settle_pushed(engine, *, sent: dict[int, str], unsent: list[int], now: datetime) -> None:
+    """Replies an adapter pushed itself: mark the sent ones, hand the rest to the sender now."""
+    table = OutboxMessage.__table__
+    with engine.begin() as conn:
+        for row_id, upstream_id in sent.items():
+            conn.execute(
+                update(table)
+                .where(table.c.id == row_id, table.c.status == "pending")
+                .values(status="sent", sent_at=now, attempts=1, upstream_id=upstream_id[:64])
+            )
+        if unsent:
+            conn.execute(
+                update(table)
+                .where(table.c.id.in_(unsent), table.c.status == "pending")
+                .values(next_attempt_at=now)
+            )
+
+
 def enqueue(
-    session: Session,
+    executor,
     *,
     person_kind: str,
     person_id: int,
     key: str,
+    now: datetime,
     kind: str = "notice",
     text: str | None = None,
     params: dict | None = None,
@@ -40,35 +120,30 @@ def enqueue(
     day: date | None = None,
 ) -> int:
     """Queue a message to every active chat account of a person; returns rows newly queued."""
-    accounts = session.execute(
+    accounts = executor.execute(
         select(ChannelAccount.channel, ChannelAccount.external_id).where(
             ChannelAccount.person_kind == person_kind,
             ChannelAccount.person_id == person_id,
             ChannelAccount.active.is_(True),
         )
     ).all()
-    now = utcnow()
     rows = [
-        dict(
-            idempotency_key=f"{key}:{channel}:{external_id}",
-            school_id=school_id,
-            kind=kind,
+        outbox_row(
+            key=f"{key}:{channel}:{external_id}",
             channel=channel,
-            to_external_id=external_id,
+            to=external_id,
+            now=now,
+            kind=kind,
+            text=text,
+            params=params,
             person_kind=person_kind,
             person_id=person_id,
+            school_id=school_id,
             day=day,
-            text=text,
-            params=params or {},
             quiet_hours=quiet_hours,
-            status="pending",
-            attempts=0,
-            next_attempt_at=not_before or now,
+            not_before=not_before,
             expires_at=expires_at,
-            last_error="",
-            upstream_id="",
-            created_at=now,
         )
         for channel, external_id in accounts
     ]
-    return insert_ignoring_duplicates(session, OutboxMessage.__table__, rows, key="idempotency_key")
+    return queue_rows(executor, rows)

@@ -24,11 +24,13 @@ class CheckIn(SQLModel, table=True):
     day: date  # the local (Asia/Shanghai) workday it counts for
     at: datetime = Field(sa_type=AwareDateTime)
     kind: str = Field(max_length=8)  # start (上班) | end (下班)
-    raw_lat: float
-    raw_lng: float
+    # Coordinates are personal data: the retention sweep clears them (NULL) once the
+    # placement ended longer ago than [privacy] retain_days_after_end; the row stays.
+    raw_lat: float | None
+    raw_lng: float | None
     datum: str = Field(max_length=8)  # gcj02 | wgs84 | bd09
-    norm_lat: float  # GCJ-02
-    norm_lng: float
+    norm_lat: float | None  # GCJ-02
+    norm_lng: float | None
     distance_m: float
     within_fence: bool
     source: str = Field(default="location", max_length=16)  # location | event | live | makeup

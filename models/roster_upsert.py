@@ -38,6 +38,7 @@ from models.people import (
     Teacher,
 )
 from models.placement import Placement
+from models.roster_scope import companies_elsewhere
 
 _MODELS = (School, Major, SchoolClass, Teacher, Parent, Company, Student, Guardianship, Placement)
 KINDS = (
@@ -383,22 +384,38 @@ def _sync_guardianships(
 
 
 def upsert_roster(
-    session: Session, rows: Sequence[Any], *, columns: set[str], now: datetime
+    session: Session,
+    rows: Sequence[Any],
+    *,
+    columns: set[str],
+    now: datetime,
+    school_id: int | None = None,
 ) -> dict[str, Tally]:
-    """Create or update everything the rows name; columns absent from the file are left alone."""
+    """Create or update everything the rows name; columns absent from the file are left alone.
+
+    `school_id`: a school's own roster (its rows already checked by models.roster_scope), which
+    leaves the industry and city of companies other schools use as they are.
+    """
     tally = {kind: Tally() for kind in KINDS}
     if not rows:
         return tally
     bulk = _Bulk(session, now)
     try:
-        _upsert(bulk, rows, columns, tally)
+        _upsert(bulk, rows, columns, tally, own_school=school_id)
         bulk.settle()
     finally:
         bulk.close()
     return tally
 
 
-def _upsert(bulk: _Bulk, rows: Sequence[Any], columns: set[str], tally: dict[str, Tally]):
+def _upsert(
+    bulk: _Bulk,
+    rows: Sequence[Any],
+    columns: set[str],
+    tally: dict[str, Tally],
+    *,
+    own_school: int | None,
+):
     # Whole-column comprehensions rather than a call per row and table: a later row's value
     # simply overwrites an earlier one's, which is what "a later row wins" asks.
     names = dict.fromkeys(r.school for r in rows)
@@ -443,12 +460,17 @@ def _upsert(bulk: _Bulk, rows: Sequence[Any], columns: set[str], tally: dict[str
     first = {r.company: r for r in reversed(rows)}
     industry = {r.company: r.industry for r in rows if r.industry}
     city = {r.company: r.city for r in rows if r.city}
+    frozen: set[str] = set()
+    if own_school is not None:
+        bulk.settle()  # the writer thread shares the connection
+        frozen = companies_elsewhere(bulk.conn, school_id=own_school, names=first)
     companies = _Wanted(
         ("industry", "city"),
         {
             (name,): (
                 (industry.get(name, first[name].industry), city.get(name, first[name].city)),
-                ("industry",) * (name in industry) + ("city",) * (name in city),
+                ("industry",) * (name in industry and name not in frozen)
+                + ("city",) * (name in city and name not in frozen),
             )
             for name in dict.fromkeys(r.company for r in rows)
         },
@@ -521,13 +543,17 @@ _PLACEMENT_FIELDS = (
     "industry", "position", "address", "city", "latitude", "longitude", "coord_system",
     "norm_lat", "norm_lng", "radius_m", "shift_start", "shift_end", "workdays", "workdays_mask",
     "end_date", "monthly_salary", "arranged_by_school", "agreement_signed", "insured",
-    "matches_major",
+    "matches_major", "grade", "arranged_by", "guardian_consent", "post_wage", "company_headcount",
+    "post_headcount",
 )  # fmt: skip
 _PLACEMENT_SOURCES = {
     "industry": "industry", "position": "position", "address": "address", "city": "address",
     "radius_m": "radius_m", "workdays": "workdays", "workdays_mask": "workdays",
     "monthly_salary": "monthly_salary", "arranged_by_school": "arranged_by_school",
     "agreement_signed": "agreement_signed", "insured": "insured", "matches_major": "major",
+    "grade": "grade", "arranged_by": "arranged_by", "guardian_consent": "guardian_consent",
+    "post_wage": "post_wage", "company_headcount": "company_headcount",
+    "post_headcount": "post_headcount",
 }  # fmt: skip
 
 

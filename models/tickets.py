@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import AwareDateTime, utcnow
@@ -32,11 +32,17 @@ class Ticket(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="schools.id")
     student_id: int = Field(foreign_key="students.id", index=True)
-    category: str = Field(max_length=12)
+    category: str = Field(max_length=12)  # the main one
+    # Every category that applies, the main one first (a wages report about a withheld ID
+    # card is wages and fees).
+    categories: list = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     severity: str = Field(default="normal", max_length=8)  # normal | urgent
     description: str
     status: str = Field(default="open", max_length=12)
     notify_parent: bool = False
+    escalated_at: datetime | None = Field(default=None, sa_type=AwareDateTime)  # to the school
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 

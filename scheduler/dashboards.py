@@ -45,20 +45,32 @@ def refresh_dashboards(
         raise ValueError("now must be timezone-aware")
     today = now.astimezone(settings.tz).date()
     stored = {
-        scope: (day, at)
-        for scope, day, at in session.execute(
-            select(DashboardSnapshot.scope, DashboardSnapshot.day, DashboardSnapshot.computed_at)
+        scope: (day, at, figures)
+        for scope, day, at, figures in session.execute(
+            select(
+                DashboardSnapshot.scope,
+                DashboardSnapshot.day,
+                DashboardSnapshot.computed_at,
+                DashboardSnapshot.figures,
+            )
         )
     }
     due = []
     for scope in _scopes(session, every_school=every_school):
-        day, at = stored.get(scope, (None, None))
+        day, at, _ = stored.get(scope, (None, None, None))
         if older_than is None or day != today or now - at >= older_than:
             due.append(scope)
+
+    def earlier(scope: str) -> dict | None:
+        """Today's figures of `scope` already stored (签到率 is counted once a day)."""
+        day, _, figures = stored.get(scope, (None, None, None))
+        return figures if day == today else None
+
     computed = [
-        (scope, slow_figures(session, scope_user(scope), today=today, settings=settings))
+        (scope, slow_figures(session, scope_user(scope), today=today, settings=settings,
+                             earlier=earlier(scope)))
         for scope in due
-    ]
+    ]  # fmt: skip
     for scope, figures in computed:
         store_snapshot(session, scope=scope, day=today, computed_at=now, figures=figures)
     return len(computed)

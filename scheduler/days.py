@@ -1,18 +1,11 @@
-"""Local days and due windows: which days a scheduled moment falls due in, and workday filters."""
+"""Local days and due windows: which days a scheduled moment falls due in (who is due: core.due)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, false, true
-from sqlalchemy.sql.elements import UnaryExpression
-from sqlalchemy.sql.operators import custom_op
-
-from core.calendar import is_workday
 from core.settings import Settings
-from core.workdays import ALL_WEEKDAYS
-from models import Placement
 
 WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 
@@ -94,33 +87,3 @@ def daily_moment_due(now: datetime, settings: Settings, at: time) -> date | None
         if moment <= now_local <= moment + grace:
             return day
     return None
-
-
-def workday_clause(day: date, settings: Settings) -> ColumnElement[bool]:
-    """SQL filter on Placement.workdays_mask for `day`, decided once in Python for the date."""
-    if not is_workday(day, ALL_WEEKDAYS, settings):
-        return false()  # a public holiday: nobody works
-    if is_workday(day, 0, settings):
-        return true()  # an official make-up day (调休): everybody works
-    bit = 1 << (day.isoweekday() - 1)
-    return Placement.workdays_mask.op("&")(bit) != 0
-
-
-def active_on(day: date, dialect: str) -> ColumnElement[bool]:
-    """Placements running on `day`, as a filter for sweeps that visit most of them.
-
-    On SQLite the (start_date, end_date) index would be walked, with a table lookup per
-    placement in date order, and check-ins and chat accounts probed in that random order: at
-    seed scale (542,092 placements, a 9 GB file) 13-40 s for the nudge sweep. Kept off that
-    index by a unary + (a no-op on values), SQLite walks in student order instead, so every
-    probe lands near the last one: about 2 s. PostgreSQL plans from its statistics and gets
-    the plain columns.
-    """
-    start, end = Placement.start_date, Placement.end_date
-    if dialect == "sqlite":
-        start, end = _unindexed(start), _unindexed(end)
-    return (start <= day) & (end >= day)
-
-
-def _unindexed(column):
-    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)

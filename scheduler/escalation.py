@@ -3,6 +3,8 @@
 Set-based: the window's absentees are materialised once (scheduler.absences), then each alert
 kind and each message kind is one INSERT ... SELECT, its text built in SQL (digests aggregate
 their lines per teacher), so a province of 240,000 absentees takes seconds, not a Python loop.
+Only students due on the day (core.due) are absentees: those on approved leave are left out,
+and those with no chat account are listed apart in the digest (未绑定) and never escalated.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Date, String, case, cast, exists, func, literal, or_, select, update
+from sqlalchemy import Date, String, case, cast, exists, func, literal, or_, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -20,6 +22,7 @@ from models import Alert, ChannelAccount, ConsoleUser, Guardianship, School, Tea
 from models.types import AwareDateTime
 from scheduler.absences import (
     ABSENTEES,
+    UNBOUND,
     analyze_temp,
     drop_temp_tables,
     last_label,
@@ -40,14 +43,18 @@ from scheduler.outbox_sql import (
 MAX_LINES = 30  # longer lists end with a pointer to the console (chat messages have limits)
 
 DIGEST_HEAD = "【未签到提醒】{day} {shift} 上班的学生，截至 {at} 仍有 {n} 人未签到："
-DIGEST_LINE = "{i}. {name}（{cls}）连续 {streak} 个工作日未签到，最后签到：{last}"
-DIGEST_TAIL = "可回复“今日”查看全部情况；已请假或休息的同学请在控制台备注。"
+DIGEST_ALL_IN = "【签到情况】{day} {shift} 上班、已绑定的学生截至 {at} 都已签到。"
+DIGEST_LINE = "{i}. {name}{in_class}连续 {streak} 个工作日未签到，最后签到：{last}"
+DIGEST_UNBOUND = "未绑定 {n} 人：{names}（还没有绑定，不计缺勤；请提醒他们用邀请码绑定）"
+UNBOUND_MORE = "等"
+DIGEST_TAIL = "可回复“今日”查看全部情况，回复“请假”查看待批的请假。"
 MORE_LINES = "……另有 {n} 人，请在控制台查看。"
 PARENT_ALERT = (
     "您好，这里是{school}实习助手。{student}已连续 {streak} 个工作日没有实习签到"
     "（最近一次签到：{last}）。请先与孩子联系，确认一切平安；如需帮助，"
-    "请联系指导教师{teacher}（电话 {phone}）。"
+    "请联系指导教师{teacher}{phone}。"
 )
+PHONE = "（电话 {phone}）"
 LOST_HEAD = (
     "【失联预警】{day}，以下 {n} 名学生已连续 {k} 个或更多工作日未签到，请尽快联系学生和家长："
 )
@@ -64,7 +71,7 @@ def sweep_escalations(session: Session, settings: Settings, now: datetime) -> di
     counts: dict[str, int] = defaultdict(int)
     cfg = settings.scheduler
     for window in due_windows(now, settings, after_min=cfg.digest_after_min):
-        if not materialize_absentees(session, settings, window):
+        if not any(materialize_absentees(session, settings, window)):
             continue
         day = window.day
         _mark_fresh(session, cfg.parent_after_days, cfg.school_after_days, day)
@@ -72,9 +79,12 @@ def sweep_escalations(session: Session, settings: Settings, now: datetime) -> di
         counts["alerts"] += _raise_alerts(session, "missing", missing, day, now)
         counts["alerts"] += _raise_alerts(session, "lost_contact", lost, day, now)
         counts["queued"] += _parent_alerts(session, settings, missing, day, now)
-        shifts = session.scalars(select(A.shift_start).distinct().order_by(A.shift_start)).all()
+        unbound = set(session.scalars(select(UNBOUND.c.shift_start).distinct()).all())
+        shifts = sorted(set(session.scalars(select(A.shift_start).distinct()).all()) | unbound)
         for shift in shifts:
-            counts["queued"] += _teacher_digests(session, settings, day, shift, now)
+            counts["queued"] += _teacher_digests(
+                session, settings, day, shift, now, with_unbound=shift in unbound
+            )
             counts["queued"] += _lost_contact(session, lost, day, shift, cfg.school_after_days, now)
     drop_temp_tables(session)
     return dict(counts)
@@ -164,7 +174,10 @@ def _parent_alerts(session: Session, settings: Settings, fresh, day: date, now: 
             streak=A.streak,
             last=last_label(),
             teacher=Teacher.name,
-            phone=Teacher.phone,
+            phone=case(
+                (func.coalesce(Teacher.phone, "") != "", sql_format(PHONE, phone=Teacher.phone)),
+                else_="",
+            ),
         ),
         params=json_expr(session, sql_format(PARAMS_STUDENT, id=A.student_id)),
     )
@@ -210,7 +223,9 @@ def _listed(session: Session, audience, line_template: str, head: str):
 
 
 def _line_fields(r) -> dict:
-    fields = dict(name=r.name, cls=r.class_name, streak=r.streak, last=r.last)
+    # "（汽修2301）", or nothing when the student has no class (never an empty "（）").
+    in_class = case((r.class_name != "", sql_format("（{cls}）", cls=r.class_name)), else_="")
+    fields = dict(name=r.name, cls=r.class_name, in_class=in_class, streak=r.streak, last=r.last)
     if "teacher" in r:
         fields["teacher"] = r.teacher
     return fields
@@ -221,25 +236,86 @@ def _student_columns():
 
 
 def _teacher_digests(
-    session: Session, settings: Settings, day: date, shift: time, now: datetime
-) -> int:
+    session: Session, settings: Settings, day: date, shift: time, now: datetime, *,
+    with_unbound: bool,
+) -> int:  # fmt: skip
+    """One digest per teacher of the shift: who is missing, and apart from them who is unbound."""
     audience = (
         select(A.teacher_id.label("person_id"), A.school_id, *_student_columns())
         .select_from(with_label(ABSENTEES))
         .where(A.shift_start == shift, A.teacher_id.is_not(None))
         .subquery("audience")
     )
-    head = DIGEST_HEAD.format(
+    values = dict(
         day=format_day(day),
         shift=shift.strftime("%H:%M"),
         at=local(now, settings).strftime("%H:%M"),
         n="{n}",
     )
-    grouped, text = _listed(session, audience, DIGEST_LINE, head)
+    missing, missing_text = _listed(session, audience, DIGEST_LINE, DIGEST_HEAD.format(**values))
+    suffix = f"{day}:{shift.strftime('%H%M')}"
+    if not with_unbound:  # the common case: the missing students' list alone
+        text = missing_text + literal("\n" + DIGEST_TAIL)
+        return _queue_lists(session, missing, text, "teacher", "teacher_digest", suffix, day, now)
+    unbound, unbound_text = _unbound_names(session, shift)
+    m, u = missing.c, unbound.c
+    people = union(select(m.person_id, m.school_id), select(u.person_id, u.school_id)).subquery()
+    p = people.c
+    text = (
+        case((m.person_id.is_not(None), missing_text), else_=DIGEST_ALL_IN.format(**values))
+        + case((u.person_id.is_not(None), literal("\n") + unbound_text), else_="")
+        + literal("\n" + DIGEST_TAIL)
+    )
+    grouped = (
+        select(
+            p.person_id,
+            func.min(p.school_id).label("school_id"),
+            func.max(text).label("text"),
+            func.max(func.coalesce(m.ids, "")).label("ids"),
+        )
+        .select_from(
+            people.outerjoin(missing, m.person_id == p.person_id).outerjoin(
+                unbound, u.person_id == p.person_id
+            )
+        )
+        .group_by(p.person_id)
+        .subquery("digests")
+    )
     return _queue_lists(
-        session, grouped, text + literal("\n" + DIGEST_TAIL), "teacher", "teacher_digest",
-        f"{day}:{shift.strftime('%H%M')}", day, now,
-    )  # fmt: skip
+        session, grouped, grouped.c.text, "teacher", "teacher_digest", suffix, day, now
+    )
+
+
+def _unbound_names(session: Session, shift: time):
+    """Per teacher: the unbound students of the shift as "未绑定 N 人：name、name…" (SQL)."""
+    ub = UNBOUND.c
+    order = (text_order(session, ub.class_name), text_order(session, ub.name), ub.student_id)
+    ranked = (
+        select(
+            ub.teacher_id.label("person_id"),
+            ub.school_id,
+            ub.name,
+            func.row_number().over(partition_by=ub.teacher_id, order_by=order).label("rn"),
+            func.count().over(partition_by=ub.teacher_id).label("n"),
+        )
+        .where(ub.shift_start == shift, ub.teacher_id.is_not(None))
+        .order_by(ub.teacher_id, "rn")  # the order SQLite's group_concat keeps
+        .subquery("unbound_ranked")
+    )
+    r = ranked.c
+    grouped = (
+        select(
+            r.person_id,
+            func.min(r.school_id).label("school_id"),
+            func.max(r.n).label("n"),
+            joined(session, case((r.rn <= MAX_LINES, r.name)), r.rn, "、").label("names"),
+        )
+        .group_by(r.person_id)
+        .subquery("unbound")
+    )
+    g = grouped.c
+    names = g.names + case((g.n > MAX_LINES, literal(UNBOUND_MORE)), else_="")
+    return grouped, sql_format(DIGEST_UNBOUND, n=g.n, names=names)
 
 
 def _lost_contact(

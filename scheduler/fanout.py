@@ -10,8 +10,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models import ChannelAccount, OutboxMessage
-from models.queue import insert_ignoring_duplicates
+from models import ChannelAccount
+from models.queue import outbox_row, queue_rows
 
 CHUNK = 500  # keeps IN lists and multi-row VALUES well inside every driver's parameter limit
 
@@ -64,31 +64,22 @@ def enqueue_all(session: Session, messages: list[Message], now: datetime) -> int
         for msg in group:
             for channel, external_id in accounts.get(msg.person_id, ()):
                 rows.append(_row(msg, channel, external_id, now))
-    table = OutboxMessage.__table__
-    return sum(
-        insert_ignoring_duplicates(session, table, list(part), key="idempotency_key")
-        for part in chunks(rows)
-    )
+    return sum(queue_rows(session, list(part)) for part in chunks(rows))
 
 
 def _row(msg: Message, channel: str, external_id: str, now: datetime) -> dict:
-    return dict(
-        idempotency_key=f"{msg.key}:{channel}:{external_id}",
-        school_id=msg.school_id,
-        kind=msg.kind,
+    return outbox_row(
+        key=f"{msg.key}:{channel}:{external_id}",
         channel=channel,
-        to_external_id=external_id,
-        person_kind=msg.person_kind,
-        person_id=msg.person_id,
-        day=msg.day,
+        to=external_id,
+        now=now,
+        kind=msg.kind,
         text=msg.text,
         params=msg.params,
+        person_kind=msg.person_kind,
+        person_id=msg.person_id,
+        school_id=msg.school_id,
+        day=msg.day,
         quiet_hours=msg.quiet_hours,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
         expires_at=msg.expires_at,
-        last_error="",
-        upstream_id="",
-        created_at=now,
     )

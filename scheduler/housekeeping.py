@@ -1,4 +1,5 @@
-"""Housekeeping: delete plumbing rows nobody reads again (dedupe keys, dialogs, bind failures)."""
+"""Housekeeping: delete plumbing rows nobody reads again (dedupe keys, dialogs, bind failures,
+WeChat nonces)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy import delete
 from sqlmodel import Session
 
 from core.settings import Settings
-from models import BindFailure, ConversationState, InboundSeen
+from models import BindFailure, ConversationState, InboundSeen, WechatNonce
 
 # WeChat retries within seconds and Telegram redelivers for up to a day; a week is ample.
 INBOUND_SEEN_KEEP = timedelta(days=7)
@@ -22,12 +23,16 @@ def sweep_housekeeping(session: Session, settings: Settings, now: datetime) -> d
     Returns how many rows of each went, leaving out the zeros (nothing to report is falsy).
     """
     lockout_lookback = 2 * timedelta(minutes=settings.invite.lockout_min)
+    # A callback's timestamp must be within the replay window of our clock, so a pair older
+    # than twice the window can never be presented again in time.
+    nonce_keep = 2 * timedelta(seconds=settings.wechat.replay_window_s)
     statements = {
         "inbound_seen": delete(InboundSeen).where(InboundSeen.at < now - INBOUND_SEEN_KEEP),
         "conversation_states": delete(ConversationState).where(ConversationState.expires_at <= now),
         "bind_failures": delete(BindFailure).where(
             BindFailure.at < now - max(BIND_FAILURE_KEEP, lockout_lookback)
         ),
+        "wechat_nonces": delete(WechatNonce).where(WechatNonce.at < now - nonce_keep),
     }
     deleted = {}
     for name, stmt in statements.items():

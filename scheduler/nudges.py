@@ -7,9 +7,11 @@ from datetime import datetime
 from sqlalchemy import exists
 from sqlmodel import Session
 
+from core.due import due_clause
 from core.settings import Settings
-from models import CheckIn, Placement
-from scheduler.days import active_on, day_end, due_windows, workday_clause
+from models import ChannelAccount, CheckIn, Placement
+from models.attendance import any_leave_on
+from scheduler.days import day_end, due_windows
 from scheduler.outbox_sql import (
     insert_select,
     key_expr,
@@ -41,12 +43,17 @@ def sweep_nudges(session: Session, settings: Settings, now: datetime) -> int:
             now=now,
             expires_at=expires_at,
         )
-        # The anti-join: active placements working today, minus students with a check-in today.
+        # The anti-join: students due today (core.due), minus those with a check-in today.
         stmt = placements_with_student_chats(*columns).where(
-            active_on(window.day, session.get_bind().dialect.name),
-            workday_clause(window.day, settings),
             Placement.shift_start >= window.lo,
             Placement.shift_start <= window.hi,
+            due_clause(
+                window.day,
+                settings,
+                session.get_bind().dialect.name,
+                any_leave=any_leave_on(session, day=window.day),
+                joined_account=ChannelAccount,
+            ),
             ~exists().where(CheckIn.student_id == Placement.student_id, CheckIn.day == window.day),
         )
         queued += insert_select(session, stmt)

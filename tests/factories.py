@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -10,6 +11,7 @@ from core.geo import to_gcj02
 from core.workdays import parse_workdays
 from models import (
     ChannelAccount,
+    CheckIn,
     Company,
     Guardianship,
     Major,
@@ -23,6 +25,9 @@ from models import (
 
 # A workplace in Guiyang (GCJ-02, as a WeChat map pick would give it).
 GUIYANG = (26.5783, 106.7135)
+# When test accounts are bound unless a test says otherwise: before every placement starts.
+BOUND_LONG_AGO = datetime(2025, 9, 1, tzinfo=UTC)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _get_or_create(session: Session, model, where: dict, **values):
@@ -127,7 +132,9 @@ def bind(
     external_id: str = "u1",
     school_id: int | None = None,
     language: str = "zh",
+    bound_at: datetime = BOUND_LONG_AGO,
 ) -> ChannelAccount:
+    """A chat account bound to a person (by default long before the tests' weeks)."""
     account = ChannelAccount(
         channel=channel,
         external_id=external_id,
@@ -135,7 +142,48 @@ def bind(
         person_id=person_id,
         school_id=school_id,
         language=language,
+        bound_at=bound_at,
     )
     session.add(account)
     session.flush()
     return account
+
+
+def add_checkin(
+    session: Session, student_id: int, day: date, hh: int = 8, mm: int = 55, ss: int = 0
+) -> CheckIn | None:
+    """A check-in inside the fence at hh:mm:ss local on `day`, against the placement that
+    counts that day (None when no placement runs then, as the check-in handler refuses), with
+    the school's daily roll-up kept as the real writer keeps it."""
+    from core.due import counting_placement
+    from models.stats import bump_school_day
+
+    placements = session.exec(select(Placement).where(Placement.student_id == student_id)).all()
+    placement = counting_placement(placements, day)
+    if placement is None:
+        return None
+    earlier = session.exec(
+        select(CheckIn).where(CheckIn.student_id == student_id, CheckIn.day == day)
+    ).first()
+    row = CheckIn(
+        school_id=placement.school_id,
+        student_id=student_id,
+        placement_id=placement.id,
+        day=day,
+        at=datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=SHANGHAI),
+        kind="end" if earlier else "start",
+        raw_lat=placement.norm_lat,
+        raw_lng=placement.norm_lng,
+        datum="gcj02",
+        norm_lat=placement.norm_lat,
+        norm_lng=placement.norm_lng,
+        distance_m=0.0,
+        within_fence=True,
+    )
+    session.add(row)
+    bump_school_day(
+        session, school_id=row.school_id, day=day, checkins=1,
+        students_checked_in=0 if earlier else 1,
+    )  # fmt: skip
+    session.flush()
+    return row

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from core.accounts import token_digest
-from models import ApiToken, InviteCode, Placement
+from models import ApiToken, Finding, InviteCode, Placement
 from models.db import make_engine
 from models.migrate import head_revision
 
@@ -82,7 +82,7 @@ def test_import_of_an_unreadable_file_exits_2_naming_missing_columns(shixi, tmp_
 
     result = shixi("import", str(path))
 
-    assert result.exit_code == 2 and "纬度(latitude)" in result.output
+    assert result.exit_code == 2 and "纬度" in result.output
 
 
 def test_invite_student_prints_a_code_as_the_last_word(imported, db_url):
@@ -143,3 +143,22 @@ def test_user_add_with_an_unknown_school_fails_clearly(imported):
     )
 
     assert result.exit_code == 1 and "找不到学校" in result.output
+
+
+def test_compliance_check_records_findings_once_and_reports_them(imported, db_url):
+    first = imported("compliance", "check", "--at", "2026-03-02T06:30")
+    assert first.exit_code == 0, first.output
+    # The fixture's 1-6 shifts of 08:30-17:30 make 48-hour weeks: overtime.
+    assert "新增" in first.output and "检查完成" in first.output
+    again = imported("compliance", "check", "--at", "2026-03-02T07:00")
+    assert "新增 0 项" in again.output
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        rules = conn.execute(select(Finding.rule)).scalars().all()
+    engine.dispose()
+    assert "overtime" in rules and len(rules) == int(first.output.split("新增 ")[1].split(" ")[0])
+
+
+def test_compliance_check_refuses_a_malformed_time(imported):
+    result = imported("compliance", "check", "--at", "昨天")
+    assert result.exit_code == 2 and "无法识别的时间" in result.output

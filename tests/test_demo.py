@@ -38,7 +38,7 @@ def test_demo_makes_students_placements_checkins_and_matching_roll_ups(settings,
     assert placements >= 200 and counts["placements"] == placements
     assert checkins and rollup == {(s, d): n for s, d, n in checkins}
     assert journals == journal_rollup and tickets >= 3
-    assert "admin" in users and len(users) == 8
+    assert "admin" in users and "teacher" in users and len(users) == 9
 
 
 def test_demo_checkins_are_near_their_workplace_and_outside_ones_say_how_far(settings, engine, now):
@@ -91,3 +91,16 @@ def test_demo_command_refuses_a_non_empty_database_unless_if_empty(tmp_path, mon
 
     skipped = runner.invoke(app, ["demo", "--if-empty"])
     assert skipped.exit_code == 0 and "跳过" in skipped.output
+
+
+def test_demo_province_has_compliance_findings_of_several_rules(settings, engine, now):
+    from sqlalchemy import select
+
+    from api.commands.demo import generate_demo
+    from models import Finding
+
+    counts = generate_demo(settings, engine, students=300, days=10, seed=7, now=now)
+    with engine.connect() as conn:
+        rules = set(conn.execute(select(Finding.rule)).scalars())
+    assert counts["findings"] > 0
+    assert {"no_agreement", "no_insurance", "low_pay", "night_work"} <= rules

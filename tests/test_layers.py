@@ -13,7 +13,8 @@ ADAPTERS = ("bot.wechat", "bot.telegram", "bot.console")
 # folder -> imports it must never make (a prefix matches the module and its children)
 FORBIDDEN = {
     "models": ("api", "bot", "core", "handlers", "scheduler"),
-    "core": ("api", "bot", "handlers", "scheduler"),
+    # core's use cases work through the session they are handed: no engines, no network.
+    "core": ("api", "bot", "handlers", "scheduler", "models.db", "httpx", "aiohttp", "fastapi"),
     "handlers": ("api", "scheduler", "fastapi", "httpx", "telegram", "wechatpy", *ADAPTERS),
     "scheduler": ("api", "handlers", "fastapi", *ADAPTERS),
 }
@@ -80,3 +81,30 @@ def test_nothing_imports_the_api():
 
 def test_the_checker_sees_the_source_tree():
     assert len(_sources("handlers")) >= 5 and len(_sources("models")) >= 5
+
+
+# Modules of handlers/ that every feature may use; a feature never imports another feature.
+SHARED_HANDLER_MODULES = {"handlers.base", "handlers.texts", "handlers.people", "handlers.week"}
+
+
+def test_handlers_do_not_import_each_other():
+    bad = [
+        f"{p.relative_to(ROOT)}:{line} imports {mod}"
+        for p in _sources("handlers")
+        if _module_name(p) not in SHARED_HANDLER_MODULES and p.name != "__init__.py"
+        for line, mod in _imports(p)
+        if mod.startswith("handlers.") and mod not in SHARED_HANDLER_MODULES
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_every_intent_declares_its_roles_next_to_its_handler():
+    """The role table lives with the handlers: the dispatcher has none of its own."""
+    import bot.dispatch
+    from handlers.base import HANDLERS
+
+    assert not hasattr(bot.dispatch, "INTENT_ROLES")
+    student_only = {"journal", "submit", "report", "checkin", "recategorize"}
+    for intent in student_only:
+        assert HANDLERS[intent].roles == ("student",), intent
+    assert HANDLERS["today"].roles is not None and "student" not in HANDLERS["today"].roles

@@ -4,8 +4,9 @@ Real processes (`shixi serve --no-scheduler`, `shixi worker`, `shixi tick`) shar
 WeChat check-ins are posted to both web processes, some with the same MsgId to both at once;
 the outbox is drained by all four schedulers into a fake Telegram on loopback that records
 every sendMessage (it also answers WeChat: on a loaded machine a check-in's answer may miss the
-passive-reply deadline and go out as a customer-service message). The test runs on the real
-clock: workers sweep and send as of "now".
+passive-reply deadline and go out as a customer-service message). Every process runs on one
+fixed clock (time-machine, started at the same instant in each): Monday 2026-03-02 09:40 in
+Shanghai plus the seconds since the test began, so workers sweep and send as of a known time.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -48,8 +50,18 @@ WECHAT = {
 WECHAT_STUDENTS = 24  # check in through WeChat, half of them also as duplicates
 TELEGRAM_STUDENTS = 16  # bound on Telegram, never check in: the sweeps nudge them
 TEACHERS = 4
-NOTICES_PER_TEACHER = 50  # queued directly, so the outbox is busy whatever the clock says
+NOTICES_PER_TEACHER = 50  # queued directly, so the outbox is busy from the start
 DEADLINE_S = 240  # generous for a loaded CI machine; a healthy run settles in ~30 s
+# The shift began at 09:00, so the nudge (shift start + 30 min) is due; the digest (+2 h) not.
+CLOCK_STARTS = datetime(2026, 3, 2, 9, 40, tzinfo=ZoneInfo(TZ_NAME))
+SHIFT_START = dtime(9, 0)
+# Run in each process before the app is imported: the clock starts at CLOCK_STARTS plus the
+# real seconds since the test's start (argv[1] is the offset), and runs on from there.
+FIXED_CLOCK_MAIN = (
+    "import sys, time, time_machine; "
+    "time_machine.travel(time.time() + float(sys.argv.pop(1)), tick=True).start(); "
+    "from api.cli import main; main()"
+)
 
 
 class FakeTelegram(ThreadingHTTPServer):
@@ -156,7 +168,6 @@ journal_reminder = "{quiet_day} 12:00"
 journal_digest = "{quiet_day} 12:00"
 [outbox]
 rate_per_s = 0
-batch_size = 20
 [calendar]
 workdays = ["{today.isoformat()}"]
 """,
@@ -166,15 +177,16 @@ workdays = ["{today.isoformat()}"]
 
 
 class Processes:
-    """Subprocesses of the test, always stopped at the end."""
+    """Subprocesses of the test on its fixed clock, always stopped at the end."""
 
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
+    def __init__(self, env: dict[str, str], logs: Path, offset_s: float) -> None:
         self.env, self.logs, self.procs = env, logs, []
+        self.offset_s = offset_s
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
         with (self.logs / f"{name}.log").open("w") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-c", "from api.cli import main; main()", *args],
+                [sys.executable, "-c", FIXED_CLOCK_MAIN, repr(self.offset_s), *args],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
@@ -258,6 +270,7 @@ def _seed(url: str, today: date, shift_start: dtime) -> tuple[int, list[str]]:
                 notices += enqueue(
                     session, person_kind="teacher", person_id=t.id, key=f"scale:{t.id}:{n}",
                     text=f"扩容测试通知 {t.id}-{n}", school_id=t.school_id,
+                    now=CLOCK_STARTS, not_before=CLOCK_STARTS,
                 )  # fmt: skip
         session.commit()
     engine.dispose()
@@ -300,19 +313,20 @@ def test_two_web_processes_and_two_workers_lose_and_duplicate_nothing(pg_schema_
         pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
     deadline = time.monotonic() + DEADLINE_S
     settings = Settings(database={"url": pg_schema_url}, wechat=WECHAT)
-    now = datetime.now(settings.tz).replace(second=0, microsecond=0)
-    # The shift began 40 minutes ago, so the nudge (shift start + 30 min) is due now; just
-    # after midnight it began yesterday and there is nothing to nudge, which is also checked.
-    started = now - timedelta(minutes=40)
-    nudges_due = started.date() == now.date()
-    notices, openids = _seed(pg_schema_url, now.date(), started.time())
+    offset_s = CLOCK_STARTS.timestamp() - time.time()
+
+    def now() -> datetime:
+        """The clock every process of the test runs on."""
+        return datetime.fromtimestamp(time.time() + offset_s, settings.tz)
+
+    notices, openids = _seed(pg_schema_url, CLOCK_STARTS.date(), SHIFT_START)
 
     fake = FakeTelegram()
     threading.Thread(target=fake.serve_forever, daemon=True).start()
-    config = _write_config(tmp_path / "config.toml", pg_schema_url, fake.url, now.date())
+    config = _write_config(tmp_path / "config.toml", pg_schema_url, fake.url, CLOCK_STARTS.date())
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIXI_")}
     env |= {"SHIXI_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
-    procs = Processes(env, tmp_path)
+    procs = Processes(env, tmp_path, offset_s)
     engine = make_engine(pg_schema_url)
     try:
         ports = [_free_port(), _free_port()]
@@ -322,13 +336,13 @@ def test_two_web_processes_and_two_workers_lose_and_duplicate_nothing(pg_schema_
         for n, base in enumerate(bases):
             _wait_healthy(base, procs, f"web{n}", deadline)
 
-        answers = asyncio.run(_post_checkins(bases, settings, openids, datetime.now(settings.tz)))
+        answers = asyncio.run(_post_checkins(bases, settings, openids, now()))
         assert [r.status_code for r in answers] == [200] * len(answers)
 
         for n in range(2):
             procs.start(f"worker{n}", "worker")
         # Just ahead of the workers' clock, so the ticks and the workers want the same rows.
-        at = (datetime.now(settings.tz) + timedelta(seconds=5)).isoformat()
+        at = (now() + timedelta(seconds=5)).isoformat()
         ticks = [procs.start(f"tick{n}", "tick", "--at", at) for n in range(2)]
         for n, tick in enumerate(ticks):
             tick.wait(timeout=max(1, deadline - time.monotonic()))
@@ -367,10 +381,9 @@ def test_two_web_processes_and_two_workers_lose_and_duplicate_nothing(pg_schema_
     # Exactly one check-in per unique MsgId, duplicates across replicas notwithstanding.
     assert len(per_student) == WECHAT_STUDENTS and {n for _, n in per_student} == {1}
     # Every outbox row was sent, each exactly once: one upstream call per row, no extra call.
-    assert {status for _, status, _ in rows} == {"sent"}, (datetime.now(UTC), unsent[:5])
+    assert {status for _, status, _ in rows} == {"sent"}, unsent[:5]
     assert sum(kind == "notice" for kind, _, _ in rows) == notices == TEACHERS * NOTICES_PER_TEACHER
-    nudges = sum(kind == "nudge" for kind, _, _ in rows)
-    assert nudges == (TELEGRAM_STUDENTS if nudges_due else 0)
+    assert sum(kind == "nudge" for kind, _, _ in rows) == TELEGRAM_STUDENTS
     upstream = sorted(int(u) for _, _, u in rows)
     assert upstream == sorted(message_id for _, _, message_id in fake.sent)
     assert len({(chat, text) for chat, text, _ in fake.sent}) == len(fake.sent) == len(rows)

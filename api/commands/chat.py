@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.console import LOCATION_COMMAND, ConsoleChannel
-from bot.dispatch import Dispatcher
+from bot.pipeline import Pipeline
 from core.settings import Settings
 from models import ChannelAccount, Parent, Student, Teacher
 from models.types import utcnow
@@ -60,7 +60,6 @@ def ensure_console_account(engine: Engine, who: str) -> str | None:
                 person_id=person_id,
                 school_id=school_id,
                 display_name=name,
-                last_inbound_at=utcnow(),
             )
         )
         session.commit()
@@ -72,7 +71,7 @@ def run_chat(settings: Settings, engine: Engine, who: str) -> None:
     if name is None:
         typer.secho(f"找不到学号或手机号为 {who} 的学生、教师或家长", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
-    channel = ConsoleChannel(Dispatcher(engine, settings), who)
+    channel = ConsoleChannel(Pipeline(engine, settings), who)
     typer.echo(WELCOME.format(who=f"{name}（{who}）", loc=LOCATION_COMMAND))
     while True:
         try:

@@ -11,8 +11,8 @@ import typer
 from sqlalchemy import func, select, update
 
 from api.commands.demo_history import History, build_history, write_history
+from api.commands.demo_surveys import build_surveys, write_surveys
 from core.accounts import hash_password
-from core.audit import record
 from core.demo_data import (
     CITIES,
     COMPANY_WORDS,
@@ -30,12 +30,15 @@ from core.major_match import matches_major
 from core.roster import COLUMNS, RosterRow, city_of
 from core.settings import Settings
 from core.workdays import parse_workdays
-from models import ConsoleUser, School, Student
+from models import ChannelAccount, ConsoleUser, Placement, School, Student, Teacher
+from models.audit import record
 from models.db import make_engine, session_scope
 from models.migrate import upgrade
 from models.roster_upsert import upsert_roster
+from scheduler.compliance import check_compliance
 from scheduler.dashboards import refresh_dashboards
 
+DEMO_TEACHER = "teacher"
 DEMO_PASSWORD = "shixi-demo"  # printed at the end; a demo database holds no real people
 STUDENTS_PER_CLASS = 40
 STUDENTS_PER_TEACHER = 30
@@ -131,10 +134,38 @@ def _split(total: int, weights) -> list[int]:
     return counts
 
 
+def _compliance_facts(m: Maker, student: dict, salary: int, start: date) -> dict:
+    """What a real roster says about the rules, with the lapses inspections find (SPEC 12)."""
+    r = m.rng.random
+    cohort = int(student["student_no"][:4])
+    grade = 1 if r() < 0.01 else max(1, min(3, m.today.year - cohort + (m.today.month >= 9)))
+    birth = student["birth_date"]
+    if r() < 0.07:  # a younger student: 16 or 17 when the placement began
+        birth = start - timedelta(days=m.rng.randint(16 * 365 + 10, 18 * 365 - 10))
+    elif r() < 0.004:  # and now and then one under 16
+        birth = start - timedelta(days=m.rng.randint(15 * 365, 16 * 365 - 20))
+    student["birth_date"] = birth
+    wage = round(salary / m.rng.uniform(0.72, 1.1), -2)
+    return dict(
+        grade=grade,
+        arranged_by=m.rng.choices(("school", "self", "agency", None), (78, 17, 2, 3))[0],
+        guardian_consent=m.rng.choices((True, False, None), (90, 4, 6))[0],
+        post_wage=int(wage) if r() < 0.85 else None,
+        company_headcount=m.rng.choice((12, 40, 120, 300, 800, None)),
+        post_headcount=m.rng.choice((4, 10, 25, 60, None)),
+    )
+
+
 def _row(m: Maker, line: int, student: dict, site: Site, start: date, end: date) -> RosterRow:
     position = m.rng.choice(INDUSTRIES[site.industry][1])
     low, high = INDUSTRIES[site.industry][2]
     lat, lng = site.point
+    salary = m.rng.randrange(low, high + 1, 100)
+    student = dict(student)
+    facts = _compliance_facts(m, student, salary, start)
+    shift = site.shift
+    if m.rng.random() < 0.02:  # an evening shift that runs past 22:00
+        shift = (time(14, 30), time(23, 0))
     return RosterRow(
         line=line,
         **student,
@@ -149,17 +180,18 @@ def _row(m: Maker, line: int, student: dict, site: Site, start: date, end: date)
         norm_lat=lat,  # demo points are GCJ-02 already
         norm_lng=lng,
         radius_m=site.radius_m,
-        shift_start=site.shift[0],
-        shift_end=site.shift[1],
+        shift_start=shift[0],
+        shift_end=shift[1],
         workdays=site.workdays,
         workdays_mask=parse_workdays(site.workdays),
         start_date=start,
         end_date=end,
-        monthly_salary=m.rng.randrange(low, high + 1, 100),
-        arranged_by_school=m.rng.random() < 0.8,
-        agreement_signed=m.rng.random() < 0.92,
-        insured=m.rng.random() < 0.88,
+        monthly_salary=salary,
+        arranged_by_school=facts["arranged_by"] == "school",
+        agreement_signed=m.rng.choices((True, False, None), (92, 5, 3))[0],
+        insured=m.rng.choices((True, False, None), (88, 8, 4))[0],
         matches_major=matches_major(student["major"], position, site.industry),
+        **facts,
     )
 
 
@@ -231,7 +263,39 @@ def _create_users(session, password: str) -> list[tuple[str, str]]:
                 username=username, password_hash=password_hash, role=role, school_id=school_id
             )
         )
+    # One teacher, so the teacher's dashboard can be tried: the first school's first teacher.
+    first = session.execute(select(Teacher).order_by(Teacher.id).limit(1)).scalar_one_or_none()
+    if first is not None:
+        session.add(
+            ConsoleUser(
+                username=DEMO_TEACHER,
+                password_hash=password_hash,
+                role="teacher",
+                school_id=first.school_id,
+                teacher_id=first.id,
+            )
+        )
+        users.append((DEMO_TEACHER, "teacher", first.school_id))
     return [(u, r) for u, r, _ in users]
+
+
+def _bind_students(session, settings: Settings) -> None:
+    """Every demo student bound in the terminal channel (`shixi chat --as <student_no>`) the
+    evening before their placement started, so their history counts as due (core.due)."""
+    rows = session.execute(
+        select(Student.id, Student.student_no, Student.school_id, Student.name,
+               func.min(Placement.start_date))
+        .join(Placement, Placement.student_id == Student.id)
+        .group_by(Student.id, Student.student_no, Student.school_id, Student.name)
+    ).all()  # fmt: skip
+    for student_id, no, school_id, name, start in rows:
+        evening = datetime.combine(start - timedelta(days=1), time(20, 0), settings.tz)
+        session.add(
+            ChannelAccount(
+                channel="console", external_id=no, person_kind="student", person_id=student_id,
+                school_id=school_id, display_name=name, bound_at=evening,
+            )
+        )  # fmt: skip
 
 
 def generate_demo(
@@ -247,10 +311,15 @@ def generate_demo(
             session.execute(update(School).where(School.name == name).values(city=city))
         history: History = build_history(session, settings, maker.rng, now=now, days=days)
         write_history(session, history, settings)
+        surveys = build_surveys(session, settings, maker.rng, now=now, days=days)
+        write_surveys(session, surveys)
         users = _create_users(session, DEMO_PASSWORD)
+        _bind_students(session, settings)
         counts = {"students": len({r.student_no for r in rows}), "placements": len(rows)}
-        counts |= history.counts() | {"console_users": len(users)}
+        counts |= history.counts() | {"surveys": len(surveys), "console_users": len(users)}
         record(session, actor="cli", action="demo.create", target_kind="database", **counts)
+    with session_scope(engine) as session:  # the 合规 page has findings from the start
+        counts["findings"] = check_compliance(session, settings, now)["new"]
     with session_scope(engine) as session:  # so the first dashboard visit is already fast
         refresh_dashboards(session, settings, now, every_school=True)
     return counts
@@ -277,9 +346,10 @@ def run_demo(settings: Settings, *, students: int, days: int, seed: int, if_empt
     engine.dispose()
     typer.echo(
         "演示数据已生成：{students} 名学生，{placements} 个实习岗位，{checkins} 次签到，"
-        "{journals} 篇日志，{tickets} 个工单，{alerts} 条预警。".format(**counts)
+        "{journals} 篇日志，{tickets} 个工单，{alerts} 条预警，{findings} 项合规问题，"
+        "{surveys} 份满意度问卷。".format(**counts)
     )
     schools = "、".join(code for code, _, _ in SCHOOLS.values())
-    typer.echo(f"学校管理员用户名：{schools}（密码同下）")
+    typer.echo(f"学校管理员用户名：{schools}；指导教师用户名：{DEMO_TEACHER}（密码同下）")
     host, port = settings.server.host, settings.server.port
     typer.echo(f"控制台登录: http://{host}:{port}/admin 用户名 admin 密码 {DEMO_PASSWORD}")

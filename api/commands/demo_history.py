@@ -12,7 +12,6 @@ from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from core import text as zh
-from core.calendar import is_workday
 from core.demo_data import (
     GRADE_COMMENTS,
     HANDLING_NOTES,
@@ -20,6 +19,7 @@ from core.demo_data import (
     TICKET_WEIGHTS,
     TICKETS,
 )
+from core.due import is_workday
 from core.geo import distance_m, gcj02_to_wgs84
 from core.settings import Settings
 from models import Alert, CaseNote, CheckIn, Journal, Placement, SchoolDay, Student, Ticket

@@ -9,10 +9,10 @@ import typer
 from sqlalchemy import exists
 from sqlmodel import select
 
-from core.audit import record
 from core.invites import find_student, issue_invite
 from core.settings import Settings
 from models import ChannelAccount, Guardianship, School, SchoolClass, Student, Teacher
+from models.audit import record
 from models.db import session_scope
 from models.types import utcnow
 

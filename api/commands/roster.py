@@ -12,9 +12,9 @@ from pathlib import Path
 import typer
 from tqdm import tqdm
 
-from core.audit import record
 from core.roster import Roster, RosterFileError, parse_roster, read_cells
 from core.settings import Settings
+from models.audit import record
 from models.db import make_engine, session_scope
 from models.roster_upsert import KIND_LABELS, Tally, upsert_roster
 from models.types import utcnow

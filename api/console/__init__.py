@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console import (
+    assets,
     auth,
     checkins,
+    compliance,
     dashboard,
     invites,
     journals,
+    leaves,
+    privacy,
+    reports,
     roster,
     students,
     tickets,
+    users,
 )
+from api.console.guard import ConsoleBodyGate
 from api.console.web import TEMPLATES, LoginRequired, render
 
-STATIC = Path(__file__).resolve().parents[1] / "static"
-ROUTERS = (auth, dashboard, students, checkins, journals, tickets, roster, invites)
+ROUTERS = (
+    auth, dashboard, students, checkins, leaves, journals, tickets, compliance, roster, invites,
+    privacy, users, reports,
+)  # fmt: skip
 
 
 async def _login_required(request: Request, exc: LoginRequired):
@@ -44,8 +51,10 @@ async def _http_error(request: Request, exc: StarletteHTTPException):
 def install(app: FastAPI) -> None:
     """Add the console's routes, static files and error pages to the app."""
     TEMPLATES.env.globals["TZ"] = app.state.settings.tz
+    TEMPLATES.env.globals["asset"] = assets.asset_url
     for module in ROUTERS:
         app.include_router(module.router, include_in_schema=False)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(assets.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(ConsoleBodyGate)  # size and session of a POST, before reading it

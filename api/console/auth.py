@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
@@ -18,9 +17,17 @@ from api.console.web import (
     write_cookie,
 )
 from api.deps import NowDep, SessionDep, SettingsDep
-from core.accounts import verify_password
-from core.audit import record
+from core.accounts import (
+    hash_password,
+    lock_if_exhausted,
+    login_succeeded,
+    needs_rehash,
+    reserve_login_attempt,
+    verify_nobody,
+    verify_password,
+)
 from models import ConsoleUser
+from models.audit import record
 
 router = APIRouter()
 
@@ -53,43 +60,38 @@ def login(
 ):
     user = session.exec(select(ConsoleUser).where(ConsoleUser.username == username.strip())).first()
     target = _safe_next(next)
-    if user is not None and user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        error = LOCKED.format(minutes=minutes)
-        return render(request, "login.html", 403, next=target, error=error)
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        if user is not None:
-            user.failed_logins += 1
-            record(
-                session,
-                actor=user.username,
-                action="login_failed",
-                target_kind="user",
-                target_id=user.id,
-                school_id=user.school_id,
-            )
-            if user.failed_logins >= settings.console.max_failed_logins:
-                user.locked_until = now + timedelta(minutes=settings.console.lockout_min)
-                user.failed_logins = 0
-                user.session_nonce = secrets.token_hex(16)
-                record(
-                    session,
-                    actor=user.username,
-                    action="login_locked",
-                    target_kind="user",
-                    target_id=user.id,
-                    school_id=user.school_id,
-                )
-            session.add(user)
-            session.commit()
+    cfg = settings.console
+    if user is None or not user.active:
+        verify_nobody(password)  # as long as a real check: no telling names apart by timing
         return render(request, "login.html", 401, next=target, error=WRONG_LOGIN)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    if not reserve_login_attempt(session, user_id=user.id, now=now, limit=cfg.max_failed_logins):
+        session.refresh(user)
+        until = user.locked_until if user.locked_until and user.locked_until > now else None
+        left = (until - now).total_seconds() if until else cfg.lockout_min * 60
+        error = LOCKED.format(minutes=max(1, int(left // 60) + 1))
+        return render(request, "login.html", 403, next=target, error=error)
+    if not verify_password(user.password_hash, password):
+        audit = dict(target_kind="user", target_id=user.id, school_id=user.school_id)
+        record(session, actor=user.username, action="login_failed", **audit)
+        if lock_if_exhausted(
+            session,
+            user_id=user.id,
+            now=now,
+            limit=cfg.max_failed_logins,
+            minutes=cfg.lockout_min,
+        ):
+            record(session, actor=user.username, action="login_locked", **audit)
+        session.commit()
+        return render(request, "login.html", 401, next=target, error=WRONG_LOGIN)
+    login_succeeded(session, user_id=user.id, now=now)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)  # once, then every sign-in is the cheap one
+        session.add(user)
     if not user.session_nonce:
         user.session_nonce = secrets.token_hex(16)
-    session.add(user)
+        session.add(user)
     session.commit()
+    session.refresh(user)
     response = redirect(target)
     # A fresh CSRF token at sign-in: a token planted before login is worth nothing after it.
     payload = {"u": user.id, "n": user.session_nonce, "c": secrets.token_urlsafe(24)}

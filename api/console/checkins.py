@@ -15,9 +15,19 @@ from models import Company, School, SchoolClass, Student
 router = APIRouter()
 
 
+def _state_code(row) -> str:
+    if not row.n:
+        return "missing"
+    return "late" if row.late else "outside" if row.outside_n else "present"
+
+
 def _state(row) -> str:
     if not row.n:
-        return "缺勤"
+        if row.on_leave:
+            return "请假"
+        if not row.reachable:
+            return "未绑定"
+        return "缺勤" if row.bound else "绑定前"  # bound only after that day's nudge
     parts = ["已签到"]
     if row.late:
         parts.append("迟到")
@@ -44,7 +54,7 @@ def columns(tz) -> list[Column]:
             "最远距离(米)",
             get=lambda r: None if r.max_distance is None else round(r.max_distance),
         ),
-        Column("state", "状态", get=_state),
+        Column("state", "状态", get=_state, tag=_state_code),
     ]
 
 
@@ -100,7 +110,10 @@ def day_page(
         Filter("school_id", "学校", school_options(session, user)),
         Filter("class_name", "班级"),
     ]
-    intro = f"{day.isoformat()} 应签到的学生（按实习的工作日与节假日计算）。"
+    intro = (
+        f"{day.isoformat()} 在岗且为工作日的学生（按实习的工作日与节假日计算）；"
+        "请假和尚未绑定的学生不计缺勤。"
+    )
     return render(
         request,
         "list.html",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from urllib.parse import quote
@@ -12,6 +13,7 @@ from fastapi.responses import Response
 from openpyxl import Workbook
 
 FORMATS = ("csv", "xlsx")
+_NOT_IN_SHEET_TITLES = re.compile(r"[\\/?*\[\]:]")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -36,6 +38,12 @@ def _safe_text(value):
     return value
 
 
+def sheet_title(name: str) -> str:
+    """A valid worksheet name: Excel forbids \\ / ? * [ ] : and more than 31 characters
+    (a class called "汽修2301/2302" is common)."""
+    return _NOT_IN_SHEET_TITLES.sub("_", name)[:31].strip("'") or "Sheet1"
+
+
 def export_response(
     filename: str, headers: Sequence[str], rows: Iterable[Sequence], fmt: str
 ) -> Response:
@@ -43,7 +51,7 @@ def export_response(
     rows = [[_safe_text(_cell(v)) for v in row] for row in rows]
     if fmt == "xlsx":
         wb = Workbook(write_only=True)
-        ws = wb.create_sheet(filename[:31])
+        ws = wb.create_sheet(sheet_title(filename))
         ws.append(list(headers))
         for row in rows:
             # openpyxl refuses timezone-aware datetimes; the local time as text reads best.

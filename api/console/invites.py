@@ -2,31 +2,61 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Form, HTTPException, Request
-from sqlalchemy import case, exists, func
-from sqlmodel import select
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import case, exists, func, literal_column
+from sqlmodel import Session, select
 
 from api.console.exports import FORMATS, export_response
-from api.console.queries import visible
-from api.console.web import ConsoleUserDep, CsrfChecked, local, redirect, render
-from api.deps import NowDep, SessionDep, SettingsDep
-from core.audit import record
+from api.console.invite_qr import qr_codes
+from api.console.listing import Column, Filter, audit_export, paginate
+from api.console.queries import like, visible, writable
+from api.console.web import (
+    ConsoleUserDep,
+    CsrfChecked,
+    local,
+    optional_int,
+    redirect,
+    render,
+    school_options,
+)
+from api.deps import MAX_ID, NowDep, RowId, SessionDep, SettingsDep
+from core.due import reachable_clause
 from core.invites import issue_invite
-from core.scope import condition
-from models import ChannelAccount, InviteCode, School, SchoolClass, Student
+from core.scope import changes_anything, condition
+from models import InviteCode, School, SchoolClass, Student
+from models.audit import record
 
 router = APIRouter()
 
 NO_CLASS = "没有这个班级，或您无权管理。"
-BIND_HINT = "关注学校公众号（或打开 Telegram 机器人），发送“绑定 邀请码”完成绑定。"
+WECHAT_HINT = "微信：扫描二维码关注「{account}」即可绑定；也可关注后发送“绑定 邀请码”。"
+WECHAT_HINT_NO_QR = "微信：关注「{account}」，发送“绑定 邀请码”完成绑定。"
+TELEGRAM_HINT = "Telegram：打开机器人 @{bot}，发送 /start 邀请码。"
+TELEGRAM_HINT_NO_NAME = "Telegram：打开学校的机器人，发送 /start 邀请码。"
+NO_CHANNEL = "学校尚未开通微信或 Telegram，请向学校管理员询问绑定方式。"
+SCHOOL_ACCOUNT = "学校公众号"
+UNBOUND_OPTIONS = [("1", "有未绑定学生")]
+# Binding codes are credentials: whoever reads one can bind as that student.
+READ_ONLY = "邀请码只能由本校管理员或指导教师生成和查看。"
+
+
+def bind_hints(settings, with_qr: bool) -> list[str]:
+    """One line per channel that is on: what a student does with the code there."""
+    lines = []
+    if settings.wechat.enabled:
+        account = settings.wechat.account_name or SCHOOL_ACCOUNT
+        lines.append((WECHAT_HINT if with_qr else WECHAT_HINT_NO_QR).format(account=account))
+    if settings.telegram.enabled:
+        bot = settings.telegram.bot_username.lstrip("@")
+        lines.append(TELEGRAM_HINT.format(bot=bot) if bot else TELEGRAM_HINT_NO_NAME)
+    return lines or [NO_CHANNEL]
 
 
 def _bound():
-    return exists().where(
-        ChannelAccount.person_kind == "student",
-        ChannelAccount.person_id == Student.id,
-        ChannelAccount.active.is_(True),
-    )
+    return reachable_clause(Student.id)  # has an active chat account (else 未绑定)
 
 
 def _valid_code(now):
@@ -39,24 +69,76 @@ def _valid_code(now):
 
 
 def _class(session, user, class_id: int) -> SchoolClass:
+    """A class whose codes the user may issue and read: 404 unseen, 403 read-only."""
     klass = visible(session, user, SchoolClass, class_id)
     if klass is None:
         raise HTTPException(404, NO_CLASS)
+    if not writable(session, user, SchoolClass, klass.id):
+        raise HTTPException(403, READ_ONLY)
     return klass
 
 
+def _columns() -> list[Column]:
+    return [
+        Column("school", "学校", sort=School.name),
+        Column("class_name", "班级", sort=SchoolClass.name),
+        Column("total", "学生数", sort=literal_column("total")),
+        Column("bound", "已绑定", sort=literal_column("bound")),
+        Column("unbound", "未绑定", sort=literal_column("unbound")),
+    ]
+
+
 @router.get("/admin/invites")
-def invite_classes(request: Request, session: SessionDep, now: NowDep, user: ConsoleUserDep):
+def invite_classes(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: ConsoleUserDep,
+    school_id: str = "",
+    q: str = "",
+    unbound: str = "",
+):
     bound = func.sum(case((_bound(), 1), else_=0))
-    rows = session.execute(
-        select(SchoolClass.id, SchoolClass.name, School.name, func.count(Student.id), bound)
+    stmt = (
+        select(
+            SchoolClass.id,
+            SchoolClass.name.label("class_name"),
+            School.name.label("school"),
+            func.count(Student.id).label("total"),
+            bound.label("bound"),
+            (func.count(Student.id) - bound).label("unbound"),
+            SchoolClass.school_id,
+        )
         .join(School, School.id == SchoolClass.school_id)
         .join(Student, Student.class_id == SchoolClass.id)
         .where(condition(user, SchoolClass), condition(user, Student))
-        .group_by(SchoolClass.id, SchoolClass.name, School.name)
-        .order_by(School.name, SchoolClass.name)
-    ).all()
-    return render(request, "invites.html", user=user, title="邀请码", classes=rows)
+        .group_by(SchoolClass.id, SchoolClass.name, School.name, SchoolClass.school_id)
+    )
+    if optional_int(school_id):
+        stmt = stmt.where(SchoolClass.school_id == optional_int(school_id))
+    if q.strip():
+        stmt = stmt.where(SchoolClass.name.like(like(q.strip()), escape="\\"))
+    if unbound == "1":
+        stmt = stmt.having(func.count(Student.id) > bound)
+    cols = _columns()
+    page = paginate(
+        session, stmt, request, cols, default_sort="school", page_size=settings.console.page_size
+    )
+    fields = [
+        Filter("school_id", "学校", school_options(session, user)),
+        Filter("q", "班级名称"),
+        Filter("unbound", "绑定情况", UNBOUND_OPTIONS),
+    ]
+    return render(
+        request,
+        "invites.html",
+        user=user,
+        title="邀请码",
+        page=page,
+        columns=cols,
+        fields=fields,
+        can_edit=changes_anything(user),
+    )
 
 
 @router.post("/admin/invites", dependencies=[CsrfChecked])
@@ -65,7 +147,7 @@ def issue_for_class(
     settings: SettingsDep,
     now: NowDep,
     user: ConsoleUserDep,
-    class_id: int = Form(...),
+    class_id: Annotated[int, Form(ge=1, le=MAX_ID)],
 ):
     klass = _class(session, user, class_id)
     students = session.exec(
@@ -95,17 +177,7 @@ def issue_for_class(
     return redirect(f"/admin/invites/{klass.id}")
 
 
-@router.get("/admin/invites/{class_id}")
-def invite_sheet(
-    request: Request,
-    class_id: int,
-    session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    user: ConsoleUserDep,
-    format: str = "",
-):
-    klass = _class(session, user, class_id)
+def _sheet_rows(session, user, klass, now):
     rows = session.execute(
         select(Student.student_no, Student.name, InviteCode.code, InviteCode.expires_at)
         .join(
@@ -123,19 +195,47 @@ def invite_sheet(
     latest = {}
     for no, name, code, expires in rows:
         latest.setdefault(no, (no, name, code, expires))  # newest code per student
-    codes = list(latest.values())
+    return list(latest.values())
+
+
+@router.get("/admin/invites/{class_id}")
+async def invite_sheet(
+    request: Request,
+    class_id: RowId,
+    settings: SettingsDep,
+    now: NowDep,
+    user: ConsoleUserDep,
+    format: str = "",
+):
+    engine = request.app.state.engine
+
+    def read():
+        with Session(engine, expire_on_commit=False) as session:
+            klass = _class(session, user, class_id)
+            return klass, _sheet_rows(session, user, klass, now)
+
+    klass, codes = await run_in_threadpool(read)
     if format:
         if format not in FORMATS:
             raise HTTPException(400, f"导出格式只能是 {' / '.join(FORMATS)}")
         table = [
             (no, name, klass.name, code, local(exp, settings.tz)) for no, name, code, exp in codes
         ]
-        return export_response(
+        response = export_response(
             f"邀请码_{klass.name}",
             ["student_no", "name", "class", "code", "expires_at"],
             table,
             format,
         )
+
+        def audit():
+            with Session(engine) as session:
+                name = f"邀请码_{klass.name}"
+                audit_export(session, request, name=name, fmt=format, rows=len(table))
+
+        await run_in_threadpool(audit)
+        return response
+    qr, qr_error = await qr_codes(settings, engine, [(c, exp) for _, _, c, exp in codes], now)
     return render(
         request,
         "invite_sheet.html",
@@ -143,6 +243,8 @@ def invite_sheet(
         title=f"{klass.name} 邀请码",
         klass=klass,
         codes=codes,
-        hint=BIND_HINT,
+        qr=qr,
+        qr_error=qr_error,
+        hints=bind_hints(settings, with_qr=bool(qr)),
         tz=settings.tz,
     )

@@ -9,12 +9,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from api.console.exports import FORMATS, export_response
+from models.audit import record
 
 EXPORT_LIMIT = 100_000
+PAGE_SIZES = (20, 50, 100, 200)
+# Far beyond any list, and small enough that OFFSET stays a 64-bit integer on both databases.
+MAX_PAGE = 1_000_000
+MAX_OFFSET = 1_000_000_000
 
 
 @dataclass
@@ -26,9 +31,19 @@ class Column:
     get: Callable[[Any], Any] | None = None
     sort: Any = None  # a SQL expression, or None when the column does not sort
     link: Callable[[Any], str] | None = None
+    tag: Callable[[Any], str] | None = None  # a status code: the cell is a coloured tag
+    wide: bool = False  # long text: on a phone it takes the card's whole width
 
     def value(self, row):
         return self.get(row) if self.get else getattr(row, self.key)
+
+    def tag_class(self, row) -> str:
+        return f"tag tag-{self.tag(row)}" if self.tag else ""
+
+
+def ordered(column, order: tuple[str, ...]):
+    """Sort a status column by its workflow (open before resolved), not alphabetically."""
+    return case(*[(column == value, i) for i, value in enumerate(order)], else_=len(order))
 
 
 @dataclass
@@ -53,6 +68,11 @@ class Page:
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.page_size))
 
+    @property
+    def hidden_args(self) -> dict:
+        """The query arguments a jump-to-page form carries along."""
+        return {k: v for k, v in self.args.items() if k not in ("page", "page_size", "offset")}
+
     def url(self, **change) -> str:
         """The same list with some query arguments changed (page, sort...)."""
         args = {k: v for k, v in {**self.args, **change}.items() if v not in (None, "")}
@@ -69,7 +89,7 @@ def _int(value: str | None, default: int, *, lo: int = 1, hi: int | None = None)
     except ValueError:
         raise HTTPException(400, f"不是有效的整数：{value}") from None
     n = max(lo, n)
-    return min(n, hi) if hi else n
+    return min(n, hi) if hi is not None else n
 
 
 def paginate(
@@ -94,10 +114,10 @@ def paginate(
     total = session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
     total = int(total.scalar() or 0)
     if q.get("offset") not in (None, ""):
-        offset = _int(q.get("offset"), 0, lo=0)
+        offset = _int(q.get("offset"), 0, lo=0, hi=MAX_OFFSET)
         page = offset // size + 1
     else:
-        page = _int(q.get("page"), 1)
+        page = _int(q.get("page"), 1, hi=MAX_PAGE)
         offset = (page - 1) * size
     order = sorts[sort].desc() if desc else sorts[sort].asc()
     first_key = next(iter(sorts.values()))
@@ -118,4 +138,24 @@ def export_list(session: Session, stmt, request: Request, columns: list[Column],
         stmt = stmt.order_by(sorts[key].desc() if desc else sorts[key].asc())
     rows = session.execute(stmt.limit(EXPORT_LIMIT)).all()
     table = ([c.value(r) for c in columns] for r in rows)
-    return export_response(name, [c.header for c in columns], table, fmt)
+    response = export_response(name, [c.header for c in columns], table, fmt)
+    audit_export(session, request, name=name, fmt=fmt, rows=len(rows))
+    return response
+
+
+def audit_export(session: Session, request: Request, *, name: str, fmt: str, rows: int) -> None:
+    """Record who downloaded which list (personal data leaving the system), and commit."""
+    user = request.state.console_user
+    args = {k: v[:100] for k, v in request.query_params.items() if k != "format"}
+    record(
+        session,
+        actor=user.username,
+        action="export",
+        target_kind="list",
+        target_id=name[:64],
+        school_id=user.school_id,
+        format=fmt,
+        rows=rows,
+        query=args,
+    )
+    session.commit()

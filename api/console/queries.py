@@ -2,45 +2,87 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 
-from sqlalchemy import and_, case, exists, false, func, literal, or_, select, true
+from sqlalchemy import case, exists, false, func, literal, or_, select, true
 from sqlmodel import Session
 
-from core.calendar import holiday_name, is_makeup_workday
-from core.scope import condition
+from core.due import (
+    bound_clause,
+    due_clause,
+    late_clause,
+    leave_clause,
+    reachable_clause,
+    scheduled_clause,
+)
+from core.scope import condition, write_condition
 from models import (
     Alert,
     CheckIn,
     Company,
     ConsoleUser,
+    Finding,
     Journal,
+    Leave,
     Placement,
     School,
     SchoolClass,
     Student,
+    Survey,
     Teacher,
     Ticket,
 )
-from models.types import AwareDateTime
 
-STUDENT_STATUSES = {"checked_in": "今日已签到", "missing": "今日未签到", "outside": "今日范围外"}
-DAY_STATUSES = {"missing": "缺勤", "outside": "范围外", "late": "迟到", "present": "已签到"}
+STUDENT_STATUSES = {
+    "checked_in": "今日已签到",
+    "missing": "今日未签到",
+    "outside": "今日范围外",
+    "leave": "今日请假",
+    "unbound": "未绑定",
+}
+DAY_STATUSES = {
+    "missing": "缺勤",
+    "outside": "范围外",
+    "late": "迟到",
+    "present": "已签到",
+    "leave": "请假",
+    "unbound": "未绑定",
+}
+# What a student's day is, as lists and the API show it.
+TODAY_STATES = {
+    "present": "已签到",
+    "missing": "未签到",
+    "leave": "请假",
+    "unbound": "未绑定",
+    "off": "无需签到",
+}
+UNRESOLVED = "unresolved"  # a filter value: every status short of resolved
+OPEN_CASE = ("open", "acknowledged", "handling")
 
 
 def like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _due_on(day: date, settings):
-    """SQL condition: a placement expects a check-in on `day` (holidays and 调休 honoured)."""
-    active = (Placement.start_date <= day) & (Placement.end_date >= day)
-    if holiday_name(day, settings) is not None:
-        return false()
-    if is_makeup_workday(day, settings):
-        return active
-    bit = 1 << (day.isoweekday() - 1)
-    return active & (Placement.workdays_mask.op("&")(bit) != 0)
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def today_state(session: Session, day: date, settings):
+    """SQL over students: present / missing / leave / unbound / off on `day` (core.due)."""
+    dialect = _dialect(session)
+    checked = exists().where(CheckIn.student_id == Student.id, CheckIn.day == day)
+    due = exists().where(Placement.student_id == Student.id, due_clause(day, settings, dialect))
+    scheduled = exists().where(
+        Placement.student_id == Student.id, scheduled_clause(day, settings, dialect)
+    )
+    return case(
+        (checked, literal("present")),
+        (due, literal("missing")),
+        (scheduled & leave_clause(day, Student.id), literal("leave")),
+        (scheduled & ~reachable_clause(Student.id), literal("unbound")),
+        else_=literal("off"),
+    )
 
 
 def students(
@@ -53,13 +95,18 @@ def students(
     school_id: int | None = None,
     class_name: str = "",
     status: str = "",
+    bound: str = "",
 ):
-    """Students with school, class, teacher and today's check-in state."""
+    """Students with school, class, teacher, binding and today's check-in state."""
     today_in = exists().where(CheckIn.student_id == Student.id, CheckIn.day == today)
     outside = exists().where(
         CheckIn.student_id == Student.id, CheckIn.day == today, CheckIn.within_fence.is_(False)
     )
-    due = exists().where(Placement.student_id == Student.id, _due_on(today, settings))
+    due = exists().where(
+        Placement.student_id == Student.id, due_clause(today, settings, _dialect(session))
+    )
+    state = today_state(session, today, settings)
+    is_bound = reachable_clause(Student.id)
     stmt = (
         select(
             Student.id,
@@ -72,6 +119,8 @@ def students(
             Teacher.name.label("teacher"),
             today_in.label("checked_in"),
             outside.label("outside"),
+            is_bound.label("bound"),
+            state.label("today"),
         )
         .join(School, School.id == Student.school_id)
         .outerjoin(SchoolClass, SchoolClass.id == Student.class_id)
@@ -96,6 +145,12 @@ def students(
         stmt = stmt.where(due, ~today_in)
     elif status == "outside":
         stmt = stmt.where(outside)
+    elif status == "leave":
+        stmt = stmt.where(state == "leave")
+    elif status == "unbound":
+        stmt = stmt.where(~reachable_clause(Student.id))
+    if bound in ("0", "1"):
+        stmt = stmt.where(is_bound if bound == "1" else ~is_bound)
     return stmt
 
 
@@ -109,7 +164,10 @@ def day_sheet(
     school_id: int | None = None,
     class_name: str = "",
 ):
-    """One row per placement due on `day`: first and last check-in, outside count, late flag."""
+    """One row per placement working on `day` (core.due), with its check-ins and state.
+
+    Rows on approved leave or not yet bound are shown as such and are not missing.
+    """
     agg = (
         select(
             CheckIn.placement_id,
@@ -123,25 +181,12 @@ def day_sheet(
         .group_by(CheckIn.placement_id)
         .subquery()
     )
-    due = condition(user, Placement) & _due_on(day, settings)
-    # Late = first check-in after shift start (+ grace), local time; shift starts are few.
-    grace = timedelta(minutes=settings.checkin.late_after_min)
-    starts = session.execute(select(Placement.shift_start).where(due).distinct()).scalars().all()
-    threshold = (
-        case(
-            *[
-                (
-                    Placement.shift_start == s,
-                    literal(datetime.combine(day, s, settings.tz) + grace, AwareDateTime()),
-                )
-                for s in starts
-            ],
-            else_=None,
-        )
-        if starts
-        else literal(None, AwareDateTime())
-    )
-    late = and_(agg.c.first_at.is_not(None), agg.c.first_at > threshold)
+    working = condition(user, Placement) & scheduled_clause(day, settings, _dialect(session))
+    late = late_clause(agg.c.first_at, day, settings)
+    on_leave = leave_clause(day)
+    bound = bound_clause(day, settings)
+    reachable = reachable_clause()
+    missing = agg.c.n.is_(None) & ~on_leave & bound
     stmt = (
         select(
             Student.id,
@@ -157,6 +202,9 @@ def day_sheet(
             func.coalesce(agg.c.outside_n, 0).label("outside_n"),
             agg.c.max_distance,
             case((late, true()), else_=false()).label("late"),
+            case((on_leave, true()), else_=false()).label("on_leave"),
+            case((bound, true()), else_=false()).label("bound"),
+            case((reachable, true()), else_=false()).label("reachable"),
         )
         .select_from(Placement)
         .join(Student, Student.id == Placement.student_id)
@@ -164,14 +212,18 @@ def day_sheet(
         .join(Company, Company.id == Placement.company_id)
         .outerjoin(SchoolClass, SchoolClass.id == Student.class_id)
         .outerjoin(agg, agg.c.placement_id == Placement.id)
-        .where(due)
+        .where(working)
     )
     if school_id:
         stmt = stmt.where(Placement.school_id == school_id)
     if class_name.strip():
         stmt = stmt.where(SchoolClass.name == class_name.strip())
     if status == "missing":
-        stmt = stmt.where(agg.c.n.is_(None))
+        stmt = stmt.where(missing)
+    elif status == "leave":
+        stmt = stmt.where(agg.c.n.is_(None), on_leave)
+    elif status == "unbound":
+        stmt = stmt.where(agg.c.n.is_(None), ~on_leave, ~reachable)
     elif status == "outside":
         stmt = stmt.where(agg.c.outside_n > 0)
     elif status == "late":
@@ -227,6 +279,62 @@ def cases(
     return stmt
 
 
+def surveys(
+    user: ConsoleUser,
+    *,
+    status: str = "",
+    respondent: str = "",
+    round_: str = "",
+    school_id: int | None = None,
+):
+    """Satisfaction surveys with the student's number and name."""
+    stmt = _records(user, Survey, status=status, school_id=school_id)
+    if respondent:
+        stmt = stmt.where(Survey.respondent_kind == respondent)
+    if round_:
+        stmt = stmt.where(Survey.round == round_)
+    return stmt
+
+
+def findings(
+    user: ConsoleUser,
+    *,
+    rule: str = "",
+    status: str = "",
+    severity: str = "",
+    school_id: int | None = None,
+    school_name: str = "",
+    student_id: int | None = None,
+):
+    """Compliance findings with the student's number and name, the school and the company."""
+    stmt = (
+        select(
+            Finding,
+            Student.student_no,
+            Student.name.label("student_name"),
+            School.name.label("school"),
+            Company.name.label("company"),
+        )
+        .join(Student, Student.id == Finding.student_id)
+        .join(School, School.id == Finding.school_id)
+        .join(Company, Company.id == Finding.company_id)
+        .where(condition(user, Finding))
+    )
+    if rule:
+        stmt = stmt.where(Finding.rule == rule)
+    if status:
+        stmt = stmt.where(Finding.status == status)
+    if severity:
+        stmt = stmt.where(Finding.severity == severity)
+    if school_id:
+        stmt = stmt.where(Finding.school_id == school_id)
+    if school_name:
+        stmt = stmt.where(School.name == school_name)
+    if student_id:
+        stmt = stmt.where(Finding.student_id == student_id)
+    return stmt
+
+
 def _records(user: ConsoleUser, model, *, status: str, school_id: int | None):
     """Journals, tickets or alerts the user may see, with the student's number, name and school."""
     stmt = (
@@ -240,11 +348,55 @@ def _records(user: ConsoleUser, model, *, status: str, school_id: int | None):
         .join(School, School.id == model.school_id)
         .where(condition(user, model))
     )
-    if status:
+    if status == UNRESOLVED:
+        stmt = stmt.where(model.status.in_(OPEN_CASE))
+    elif status:
         stmt = stmt.where(model.status == status)
     if school_id:
         stmt = stmt.where(model.school_id == school_id)
     return stmt
+
+
+def leaves(
+    user: ConsoleUser,
+    *,
+    status: str = "",
+    q: str = "",
+    school_id: int | None = None,
+    class_name: str = "",
+):
+    """Leave requests the user may see, with the student's number, name, class and school."""
+    stmt = (
+        select(
+            Leave,
+            Student.student_no,
+            Student.name.label("student_name"),
+            School.name.label("school"),
+            SchoolClass.name.label("class_name"),
+        )
+        .join(Student, Student.id == Leave.student_id)
+        .join(School, School.id == Leave.school_id)
+        .outerjoin(SchoolClass, SchoolClass.id == Student.class_id)
+        .where(condition(user, Leave))
+    )
+    if status:
+        stmt = stmt.where(Leave.status == status)
+    if q.strip():
+        pattern = like(q.strip())
+        stmt = stmt.where(
+            or_(
+                Student.name.like(pattern, escape="\\"),
+                Student.student_no.like(pattern, escape="\\"),
+            )
+        )
+    if school_id:
+        stmt = stmt.where(Leave.school_id == school_id)
+    if class_name.strip():
+        stmt = stmt.where(SchoolClass.name == class_name.strip())
+    return stmt
+
+
+PENDING_FIRST = case((Leave.status == "pending", 0), else_=1)
 
 
 def visible(session: Session, user: ConsoleUser, model, row_id: int):
@@ -254,4 +406,25 @@ def visible(session: Session, user: ConsoleUser, model, row_id: int):
     ).scalar_one_or_none()
 
 
-__all__ = ["Alert", "Ticket", "cases", "checkins", "day_sheet", "journals", "students", "visible"]
+def writable(session: Session, user: ConsoleUser, model, row_id: int) -> bool:
+    """Whether the user may change this row (core.scope.write_condition)."""
+    return (
+        session.execute(
+            select(model.id).where(model.id == row_id, write_condition(user, model))
+        ).first()
+        is not None
+    )
+
+
+__all__ = [
+    "Alert",
+    "Ticket",
+    "cases",
+    "checkins",
+    "day_sheet",
+    "journals",
+    "leaves",
+    "students",
+    "visible",
+    "writable",
+]

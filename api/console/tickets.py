@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from sqlmodel import select
 
 from api.console import queries
-from api.console.listing import Column, Filter, export_list, paginate
+from api.console.listing import Column, Filter, export_list, ordered, paginate
 from api.console.web import (
     ConsoleUserDep,
     CsrfChecked,
@@ -16,11 +16,11 @@ from api.console.web import (
     render,
     school_options,
 )
-from api.deps import NowDep, SessionDep, SettingsDep
+from api.deps import NowDep, RowId, SessionDep, SettingsDep
 from core import tickets
-from core.audit import record
 from core.feed import TICKET_CATEGORIES
 from models import Alert, CaseNote, School, Student, Ticket
+from models.audit import record
 
 router = APIRouter()
 
@@ -30,6 +30,7 @@ STATUS_NAMES = {
     "handling": "处理中",
     "resolved": "已解决",
 }
+UNRESOLVED_NAME = "未办结（全部）"
 ALERT_KINDS = {kind: names[0] for kind, names in tickets.ALERT_KINDS.items()}
 # action -> (new status, statuses it may come from, button label)
 ACTIONS = {
@@ -39,6 +40,7 @@ ACTIONS = {
     "note": (None, ("open", "acknowledged", "handling", "resolved"), "仅添加备注"),
 }
 NOTE_MAX = 2000
+READ_ONLY = "您可以查看这条记录，但只有学生的指导教师和本校管理员可以处理。"
 KINDS = {
     "tickets": dict(
         model=Ticket, case="ticket", title="维权工单", names=TICKET_CATEGORIES, field="category"
@@ -68,19 +70,26 @@ def columns(kind: str, tz) -> list[Column]:
             get=lambda r: names.get(getattr(row(r), field), getattr(row(r), field)),
             sort=getattr(model, field),
         ),
-        Column("severity", "级别", get=lambda r: "紧急" if row(r).severity == "urgent" else "一般"),
+        Column(
+            "severity",
+            "级别",
+            get=lambda r: "紧急" if row(r).severity == "urgent" else "一般",
+            tag=lambda r: row(r).severity,
+        ),
         Column(
             "text",
             "内容",
             get=lambda r: (getattr(row(r), "description", None) or getattr(row(r), "message", ""))[
                 :60
             ],
+            wide=True,
         ),
         Column(
             "status",
             "状态",
             get=lambda r: STATUS_NAMES.get(row(r).status, row(r).status),
-            sort=model.status,
+            sort=ordered(model.status, tuple(STATUS_NAMES)),
+            tag=lambda r: row(r).status,
         ),
         Column(
             "created", "时间", get=lambda r: local(row(r).created_at, tz), sort=model.created_at
@@ -90,7 +99,7 @@ def columns(kind: str, tz) -> list[Column]:
 
 def _list(kind: str, request: Request, session, settings, user, status, category, school_id, fmt):
     spec = KINDS[kind]
-    if status and status not in STATUS_NAMES:
+    if status and status not in STATUS_NAMES and status != queries.UNRESOLVED:
         raise HTTPException(400, f"未知状态：{status}")
     if category and category not in spec["names"]:
         raise HTTPException(400, f"未知类别：{category}")
@@ -110,7 +119,7 @@ def _list(kind: str, request: Request, session, settings, user, status, category
         page_size=settings.console.page_size,
     )
     fields = [
-        Filter("status", "状态", list(STATUS_NAMES.items())),
+        Filter("status", "状态", [(queries.UNRESOLVED, UNRESOLVED_NAME), *STATUS_NAMES.items()]),
         Filter("category", "类别", list(spec["names"].items())),
         Filter("school_id", "学校", school_options(session, user)),
     ]
@@ -148,12 +157,17 @@ def _page(request, session, user, kind, row, status_code=200, error=""):
         statuses=STATUS_NAMES,
         actions=ACTIONS,
         error=error,
+        can_edit=queries.writable(session, user, spec["model"], row.id),
     )
 
 
-def _move(request, session, now, user, kind: str, case_id: int, action: str, note: str):
+def _move(
+    request, session, now, user, kind: str, case_id: int, action: str, note: str, reply: str = ""
+):
     row = _case(session, user, kind, case_id)
-    note = note.strip()
+    if not queries.writable(session, user, KINDS[kind]["model"], row.id):
+        raise HTTPException(403, READ_ONLY)
+    note, reply = note.strip(), reply.strip()
     if action not in ACTIONS:
         return _page(request, session, user, kind, row, 400, "未知操作。")
     new_status, allowed, _ = ACTIONS[action]
@@ -167,17 +181,23 @@ def _move(request, session, now, user, kind: str, case_id: int, action: str, not
             409,
             f"当前状态为“{STATUS_NAMES.get(row.status)}”，不能执行此操作。",
         )
-    if len(note) > NOTE_MAX or (action == "note" and not note):
+    if len(note) > NOTE_MAX or len(reply) > NOTE_MAX or (action == "note" and not (note or reply)):
         return _page(request, session, user, kind, row, 400, "请填写备注（最多 2000 字）。")
     case_kind = KINDS[kind]["case"]
     status = new_status or row.status
-    if new_status is None:  # a note alone tells nobody
+    if new_status is None and not (reply and case_kind == "ticket"):  # a note tells nobody
         tickets.add_note(
             session, case_kind, row.id, actor=user.username, status=status, note=note, now=now
         )
     elif case_kind == "ticket":  # the student is told, as when a teacher uses 处理 in chat
         tickets.move_ticket(
-            session, ticket=row, status=new_status, note=note, actor=user.username, now=now
+            session,
+            ticket=row,
+            status=status,
+            note=note,
+            reply=reply,
+            actor=user.username,
+            now=now,
         )
     else:  # the student's teacher is told, unless the teacher made the change
         by_teacher = user.teacher_id if user.role == "teacher" else None
@@ -219,19 +239,20 @@ def _routes(kind: str) -> None:
     ):
         return _list(kind, request, session, settings, user, status, category, school_id, format)
 
-    def case_page(request: Request, case_id: int, session: SessionDep, user: ConsoleUserDep):
+    def case_page(request: Request, case_id: RowId, session: SessionDep, user: ConsoleUserDep):
         return _page(request, session, user, kind, _case(session, user, kind, case_id))
 
     def case_move(
         request: Request,
-        case_id: int,
+        case_id: RowId,
         session: SessionDep,
         now: NowDep,
         user: ConsoleUserDep,
         action: str = Form(""),
         note: str = Form(""),
+        reply: str = Form(""),
     ):
-        return _move(request, session, now, user, kind, case_id, action, note)
+        return _move(request, session, now, user, kind, case_id, action, note, reply)
 
     one = kind.removesuffix("s")
     router.add_api_route(f"/admin/{kind}", case_list, methods=["GET"], name=f"{one}_list")

@@ -21,7 +21,10 @@ COOKIE = "shixi_session"
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 ROLE_NAMES = {"province": "省厅管理员", "school": "学校管理员", "teacher": "指导教师"}
 TEMPLATES.env.globals["ROLE_NAMES"] = ROLE_NAMES
+TEMPLATES.env.globals["PAGE_SIZES"] = (20, 50, 100, 200)
+TEMPLATES.env.filters["thousands"] = lambda n: "" if n is None else f"{n:,}"
 CSRF_REFUSED = "表单已过期或来源不明，请刷新页面后重试。"
+MAX_FORM_FIELDS = 100
 
 
 class LoginRequired(Exception):
@@ -29,7 +32,11 @@ class LoginRequired(Exception):
 
 
 def _serializer(request: Request) -> URLSafeTimedSerializer:
-    app = request.app
+    return serializer_for(request.app)
+
+
+def serializer_for(app) -> URLSafeTimedSerializer:
+    """The signer of this app's session cookies."""
     if not getattr(app.state, "console_secret", None):
         # An empty secret_key means one generated key kept in the database, so sessions
         # survive restarts and work across every web process.
@@ -44,16 +51,20 @@ def read_cookie(request: Request) -> dict:
     """The session payload {u: user id, n: nonce, c: csrf}, or {} when absent or invalid."""
     if "console_payload" in request.state._state:
         return request.state.console_payload
-    raw = request.cookies.get(COOKIE, "")
-    payload: dict = {}
-    if raw:
-        max_age = request.app.state.settings.console.session_hours * 3600
-        try:
-            payload = _serializer(request).loads(raw, max_age=max_age)
-        except BadSignature:
-            payload = {}
-    request.state.console_payload = payload if isinstance(payload, dict) else {}
+    request.state.console_payload = load_session(request.app, request.cookies.get(COOKIE, ""))
     return request.state.console_payload
+
+
+def load_session(app, raw: str) -> dict:
+    """A session cookie's payload, or {} when it is absent, expired or not signed by us."""
+    if not raw:
+        return {}
+    max_age = app.state.settings.console.session_hours * 3600
+    try:
+        payload = serializer_for(app).loads(raw, max_age=max_age)
+    except BadSignature:
+        return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 def write_cookie(request: Request, response, payload: dict) -> None:
@@ -79,8 +90,12 @@ def csrf_token(request: Request) -> str:
 
 
 async def check_csrf(request: Request) -> None:
-    """Refuse (403) a POST whose hidden csrf field does not match the session's token."""
-    form = await request.form()
+    """Refuse (403) a POST whose hidden csrf field does not match the session's token.
+
+    api.console.guard has already refused, before any byte of the body was read, a POST
+    without a session (or, for sign-in, without a CSRF token) and one over the size limit.
+    """
+    form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
     sent = str(form.get("csrf", ""))
     expected = read_cookie(request).get("c", "")
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
@@ -96,6 +111,7 @@ def current_user(request: Request, session: Session = Depends(get_session)) -> C
         or not hmac.compare_digest(user.session_nonce.encode(), str(payload.get("n", "")).encode())
     ):
         raise LoginRequired()
+    request.state.console_user = user  # for helpers that audit what the page gave out
     return user
 
 
@@ -143,6 +159,9 @@ def optional_int(value: str | None) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise HTTPException(400, f"不是有效的编号：{value}") from None
+        raise HTTPException(400, f"不是有效的编号：{value[:40]}") from None
+    if not 0 < number < 2**31:  # ids are 32-bit integers: a larger one would overflow the driver
+        raise HTTPException(400, f"不是有效的编号：{value[:40]}")
+    return number

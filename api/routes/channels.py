@@ -8,7 +8,7 @@ import threading
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from bot.dispatch import Dispatcher
+from bot.pipeline import Pipeline
 from core.settings import Settings
 from models.types import utcnow
 
@@ -34,9 +34,9 @@ def _include_first(app: FastAPI, router) -> None:
 
 
 def mount_channels(app: FastAPI, settings: Settings, engine: Engine) -> None:
-    """Build the dispatcher and adapters once per app and include the configured webhooks."""
-    dispatcher = Dispatcher(engine, settings)
-    app.state.dispatcher = dispatcher
+    """Build the inbound pipeline and adapters once per app and include the configured webhooks."""
+    pipeline = Pipeline(engine, settings)
+    app.state.pipeline = pipeline
     # Tests replace app.state.clock to replay callbacks at a fixed time; adapters read it late.
     app.state.clock = utcnow
 
@@ -51,11 +51,11 @@ def mount_channels(app: FastAPI, settings: Settings, engine: Engine) -> None:
         from api.routes import wechat
         from bot.wechat_webhook import WechatWebhook
 
-        app.state.wechat = WechatWebhook(engine, settings, dispatcher, clock=clock)
+        app.state.wechat = WechatWebhook(settings, pipeline, clock=clock)
         _include_first(app, wechat.router)
     if settings.telegram.enabled:
         from api.routes import telegram
         from bot.telegram import TelegramWebhook
 
-        app.state.telegram = TelegramWebhook(engine, settings, dispatcher, clock=clock)
+        app.state.telegram = TelegramWebhook(engine, settings, pipeline, clock=clock)
         app.include_router(telegram.router)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from api.app import create_app
 from core.accounts import create_token, create_user
-from models import Alert, CheckIn, Journal, Placement, Ticket
+from models import Alert, CheckIn, Journal, Placement, Survey, Ticket
 from models.stats import bump_school_day
 from tests.factories import make_student
 
@@ -71,9 +71,33 @@ def _records(session: Session, student, now: datetime, *, inside: bool, tag: str
         day=day,
         message=f"{tag} 连续两天未签到",
     )
-    session.add_all([checkin, journal, ticket, alert])
+    survey = Survey(
+        school_id=student.school_id,
+        student_id=student.id,
+        placement_id=checkin.placement_id,
+        round="first_month",
+        respondent_kind="student",
+        respondent_id=student.id,
+        questions=["总体满意吗？"] * 5,
+        q1=4,
+        q2=4,
+        q3=5,
+        q4=3,
+        q5=4,
+        status="answered",
+        sent_at=now - timedelta(days=1),
+        answered_at=now - timedelta(hours=20),
+        expires_at=now + timedelta(days=6),
+    )
+    session.add_all([checkin, journal, ticket, alert, survey])
     session.flush()
-    return {"checkin": checkin.id, "journal": journal.id, "ticket": ticket.id, "alert": alert.id}
+    return {
+        "checkin": checkin.id,
+        "journal": journal.id,
+        "ticket": ticket.id,
+        "alert": alert.id,
+        "survey": survey.id,
+    }
 
 
 def build_world(session: Session, now: datetime) -> World:

@@ -75,7 +75,15 @@ def test_stats_overview_has_the_dashboard_figures(settings, engine, session, now
     world = build_world(session, now)
     client = make_client(settings, engine, now)
     stats = client.get("/api/v1/stats/overview", headers=_auth(world)).json()
-    assert set(stats["rates"]) == {"match", "arranged", "stable", "checkin", "weekly"}
+    assert set(stats["rates"]) == {
+        "match",
+        "arranged",
+        "stable",
+        "checkin",
+        "weekly",
+        "graded",
+        "satisfied",
+    }
     assert stats["rates"]["checkin"]["definition"]
     assert len(stats["trend"]) == 14 and stats["trend"][-1] == {"day": "2026-03-02", "value": 3}
     assert {g["name"] for g in stats["gender"]} == {"男", "女"}

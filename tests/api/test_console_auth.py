@@ -127,3 +127,24 @@ def test_without_a_secret_key_sessions_hold_across_web_processes(settings, engin
     assert login(first, "school_a").status_code == 303
     second.cookies.update(first.cookies)
     assert second.get("/admin/").status_code == 200
+
+
+def test_a_hash_made_with_older_argon2_parameters_is_replaced_at_sign_in(
+    settings, engine, session, now
+):
+    from argon2 import PasswordHasher
+
+    build_world(session, now)
+    user = session.exec(select(ConsoleUser).where(ConsoleUser.username == "province")).one()
+    user.password_hash = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(
+        PASSWORD
+    )
+    session.add(user)
+    session.commit()
+    client = make_client(settings, engine, now)
+    assert login(client, "province").status_code == 303
+    session.expire_all()
+    stored = session.get(ConsoleUser, user.id).password_hash
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    client = make_client(settings, engine, now)
+    assert login(client, "province").status_code == 303  # the new hash verifies the same password

@@ -80,9 +80,15 @@ def test_a_console_ticket_move_tells_the_student_like_chat_and_its_alert_follows
     session.add(alert)
     session.commit()
     client, csrf = _signed_in(settings, engine, now, "school_a")
-    data = {"action": "resolve", "note": "工资已补发", "csrf": csrf}
+    data = {
+        "action": "resolve",
+        "note": "企业财务周五补发，已约谈负责人",
+        "reply": "工资已补发，请查收",
+        "csrf": csrf,
+    }
     assert client.post(f"/admin/tickets/{tid}/status", data=data).status_code == 303
     (to_student,) = _outbox(session, "ticket_status")
     assert to_student.person_kind == "student"
-    assert to_student.text == f"您的工单 T{tid} 状态：已解决。工资已补发"
+    # The staff note stays on the ticket; the student reads the status and the reply only.
+    assert to_student.text == f"您的工单 T{tid} 状态：已解决。\n老师回复：工资已补发，请查收"
     assert session.get(Alert, aid).status == "resolved"

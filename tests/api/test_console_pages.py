@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 from openpyxl import load_workbook
@@ -191,11 +192,15 @@ def test_checkins_of_a_day_show_missing_outside_and_late(settings, engine, sessi
     late = session.get(CheckIn, world.ids["colleague"]["checkin"])
     late.at = now + timedelta(minutes=20)  # shift starts 09:00
     session.add(late)
-    make_student(session, student_no="A003", name="缺勤生", school="贵州交通职业技术学院")
+    absent = make_student(session, student_no="A003", name="缺勤生", school="贵州交通职业技术学院")
+    bind(session, person_kind="student", person_id=absent.id, external_id="A003")
+    make_student(session, student_no="A004", name="未绑生", school="贵州交通职业技术学院")
     session.commit()
     client, _ = _signed_in(settings, engine, now, "school_a")
     missing = client.get("/admin/checkins?status=missing&date=2026-03-02").text
     assert "缺勤生" in missing and "王小明" not in missing
+    assert "未绑生" not in missing  # never bound: not due, listed apart
+    assert "未绑生" in client.get("/admin/checkins?status=unbound&date=2026-03-02").text
     outside = client.get("/admin/checkins?status=outside").text
     assert "赵小红" in outside and "王小明" not in outside
     late_page = client.get("/admin/checkins?status=late").text
@@ -228,3 +233,78 @@ def test_the_dashboard_shows_figures_with_rate_definitions(settings, engine, ses
     assert figures["ranking"][0] == {"school": "贵州交通职业技术学院", "value": 2}
     feed = client.get("/admin/feed.json").json()["items"]
     assert feed and "lat" not in str(feed) and "26.58" not in str(feed)
+
+
+def test_save_and_next_goes_to_the_oldest_journal_still_waiting(settings, engine, session, now):
+    world = build_world(session, now)
+    older = Journal(
+        school_id=1,
+        student_id=world.ids["mine"]["student"],
+        kind="daily",
+        period_start=now.date(),
+        text="今天学习了轮胎更换。" * 10,
+        char_count=100,
+        submitted_at=now - timedelta(days=2),
+    )
+    session.add(older)
+    session.commit()
+    client, csrf = _signed_in(settings, engine, now, "teacher_a")
+    listing = client.get("/admin/journals").text
+    assert "今天学习了轮胎更换。今天学习了" in listing  # a preview of the text in the list
+    first = world.ids["mine"]["journal"]
+    resp = client.post(
+        f"/admin/journals/{first}/grade", data={"score": "90", "then": "next", "csrf": csrf}
+    )
+    assert resp.headers["location"] == f"/admin/journals/{older.id}?graded_prev={first}"
+    page = client.get(resp.headers["location"]).text
+    assert "上一篇已批阅" in page and "保存并批阅下一篇" in page and "观察细致" in page
+    resp = client.post(
+        f"/admin/journals/{older.id}/grade", data={"score": "80", "then": "next", "csrf": csrf}
+    )
+    assert resp.headers["location"] == "/admin/journals?status=submitted&done=1"
+    assert "没有更多待批阅的日志了" in client.get(resp.headers["location"]).text
+
+
+def test_a_roster_preview_lists_the_changes_and_writes_nothing_until_confirmed(
+    settings, engine, session, now
+):
+    from models import Student
+
+    build_world(session, now)
+    client, csrf = _signed_in(settings, engine, now, "school_a")
+    body = "\n".join([ROSTER_HEADER, GOOD_ROW, BAD_ROW]) + "\n"
+    resp = client.post(
+        "/admin/roster",
+        data={"csrf": csrf, "step": "preview"},
+        files={"file": ("名册.csv", body.encode("utf-8"), "text/csv")},
+    )
+    assert resp.status_code == 200 and "预览（尚未写入）" in resp.text
+    assert "新学生" in resp.text and "学生：将新建 1" in resp.text and "上班时间" in resp.text
+    session.expire_all()
+    assert not session.exec(select(Student).where(Student.student_no == "A100")).first()
+    data = re.search(r'name="data" value="([^"]+)"', resp.text).group(1)
+    resp = client.post(
+        "/admin/roster",
+        data={"csrf": csrf, "step": "import", "filename": "名册.csv", "data": data},
+    )
+    assert resp.status_code == 200 and "导入结果" in resp.text
+    session.expire_all()
+    assert session.exec(select(Student).where(Student.student_no == "A100")).one()
+    again = client.post(
+        "/admin/roster",
+        data={"csrf": csrf, "step": "preview", "filename": "名册.csv", "data": data},
+    )
+    assert "已有学生" in again.text and "学生：将新建 0，将更新 0，不变 1" in again.text
+
+
+def test_the_roster_template_has_chinese_headers_and_the_own_school(settings, engine, session, now):
+    build_world(session, now)
+    client, _ = _signed_in(settings, engine, now, "school_a")
+    xlsx = client.get("/admin/roster/template.xlsx")
+    rows = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("学号*", "姓名*", "性别") and "贵州交通职业技术学院" in rows[1]
+    text = client.get("/admin/roster/template.csv").content.decode("utf-8-sig")
+    assert (
+        text.startswith("学号*,姓名*")
+        and client.get("/admin/roster/template.pdf").status_code == 404
+    )

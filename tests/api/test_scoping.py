@@ -52,6 +52,7 @@ API_LISTS = (
     "/api/v1/journals",
     "/api/v1/tickets",
     "/api/v1/alerts",
+    "/api/v1/surveys",
 )
 # Routes checked by their own assertions below (or in test_console_auth.py).
 SPECIAL = {
@@ -65,6 +66,9 @@ SPECIAL = {
     ("GET", "/admin/roster"),
     ("POST", "/admin/roster"),
     ("GET", "/api/v1/stats/overview"),
+    # The quality report: scoped by the signed-in user, checked in tests/report/.
+    ("GET", "/admin/reports"),
+    ("GET", "/admin/reports/quality"),
 }
 
 
@@ -119,6 +123,8 @@ def test_pages_of_single_rows_are_404_outside_scope(settings, engine, session, n
             row_id = world.ids[subject][kind]
             url = path.split("{")[0] + str(row_id)
             expected = 200 if subject in VISIBLE[role] else 404
+            if kind == "class" and role == "province" and expected == 200:
+                expected = 403  # invite codes are credentials: only who may issue them reads them
             resp = client.get(url)
             assert resp.status_code == expected, (role, url)
             if expected == 404:
@@ -173,6 +179,7 @@ def test_api_lists_and_stats_are_scoped(settings, engine, session, now, world, r
         assert body["total"] == len(expected)
     stats = client.get("/api/v1/stats/overview", headers=auth).json()
     assert stats["totals"]["students"] == len(expected)
+    assert stats["satisfaction"]["overall"]["answered"] == len(expected)
     assert stats["today"]["checkins"] == len(expected)
 
 

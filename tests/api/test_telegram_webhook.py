@@ -60,14 +60,15 @@ def tg():
 
 
 @pytest.fixture
-def seen(app) -> list[Inbound]:
+def seen(monkeypatch) -> list[Inbound]:
+    """Route every update to a recording handler (the real pipeline around it)."""
     calls: list[Inbound] = []
 
-    def fake(inbound: Inbound) -> list[Reply]:
-        calls.append(inbound)
+    def fake(ctx) -> list[Reply]:
+        calls.append(ctx.inbound)
         return [Reply("请发送您的位置", ask_location=True)]
 
-    app.state.telegram.dispatch = fake
+    monkeypatch.setattr("bot.pipeline.dispatch", fake)
     return calls
 
 
@@ -187,7 +188,7 @@ def test_deep_link_binds_through_the_real_dispatcher_and_replies(tg, client, eng
     assert (account.channel, account.external_id) == ("telegram", "5123456789")
 
 
-def test_a_failed_reply_is_queued_in_the_outbox(tg, client, engine, seen):
+def test_a_failed_reply_is_left_to_the_outbox(tg, client, engine, seen, now):
     from models import OutboxMessage
 
     tg.post(f"{API}/sendMessage").respond(status_code=502)
@@ -199,9 +200,21 @@ def test_a_failed_reply_is_queued_in_the_outbox(tg, client, engine, seen):
         "5123456789",
         "请发送您的位置",
     )
+    assert row.status == "pending" and row.next_attempt_at <= now  # the sender's, at once
 
 
-def test_a_custom_api_base_url_is_honoured(settings, engine, now):
+def test_a_sent_reply_is_marked_sent_and_never_sent_again(tg, client, engine, seen):
+    from models import OutboxMessage
+
+    route = tg.post(f"{API}/sendMessage").respond(json=message_ok())
+    client.post("/telegram/webhook", json=update("location.json"), headers=SECRET)
+    with Session(engine) as session:
+        row = session.exec(select(OutboxMessage)).one()
+    assert route.call_count == 1
+    assert (row.status, row.upstream_id) == ("sent", "99")
+
+
+def test_a_custom_api_base_url_is_honoured(settings, engine, now, monkeypatch):
     custom = settings.model_copy(
         update={
             "telegram": settings.telegram.model_copy(
@@ -211,7 +224,7 @@ def test_a_custom_api_base_url_is_honoured(settings, engine, now):
     )
     app = create_app(custom, engine=engine)
     app.state.clock = lambda: now
-    app.state.telegram.dispatch = lambda inbound: [Reply("好的")]
+    monkeypatch.setattr("bot.pipeline.dispatch", lambda ctx: [Reply("好的")])
     with respx.mock(assert_all_mocked=True) as mock, TestClient(app) as client:
         route = mock.post("https://tg-proxy.example.edu.cn/bot123456:TEST-TOKEN/sendMessage")
         route.respond(json=message_ok())

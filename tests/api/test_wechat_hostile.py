@@ -14,13 +14,17 @@ from models import InboundSeen
 
 
 @pytest.fixture
-def calls():
-    return []
+def calls(monkeypatch):
+    """What reached the handlers: every message is answered 好的 by a recording handler."""
+    seen = []
+    monkeypatch.setattr(
+        "bot.pipeline.dispatch", lambda ctx: seen.append(ctx.inbound) or [Reply("好的")]
+    )
+    return seen
 
 
 @pytest.fixture
 def client(app, calls):
-    app.state.wechat.dispatch = lambda inbound: calls.append(inbound) or [Reply("好的")]
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
@@ -31,14 +35,14 @@ def assert_still_serving(client) -> None:
 
 def test_a_bad_signature_is_refused_with_403(client, settings, now, calls):
     params, body = craft(settings, fixture("text.xml"), at=now)
-    params["signature"] = "f" * 40
+    params["signature"] = params["msg_signature"] = "f" * 40
     assert client.post("/wechat", params=params, content=body).status_code == 403
     assert calls == []
 
 
 def test_a_missing_signature_is_refused_with_401(client, settings, now, calls):
     params, body = craft(settings, fixture("text.xml"), at=now)
-    del params["signature"]
+    del params["signature"], params["msg_signature"]
     assert client.post("/wechat", params=params, content=body).status_code == 401
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -15,23 +14,23 @@ from api.app import create_app
 from bot.types import Inbound, Reply
 from bot.wechat import sign
 from core.invites import issue_invite
-from models import ChannelAccount, InboundSeen, OutboxMessage
+from models import ChannelAccount, InboundSeen, LocationSample, OutboxMessage
 
 
 @pytest.fixture
-def seen(app) -> list[Inbound]:
-    """Swap in a recording dispatcher that answers with the text it got."""
+def seen(monkeypatch) -> list[Inbound]:
+    """Route every message to a recording handler that answers with the text it got."""
     calls: list[Inbound] = []
 
-    def fake(inbound: Inbound) -> list[Reply]:
-        calls.append(inbound)
-        return [Reply(f"收到：{inbound.text}")]
+    def fake(ctx) -> list[Reply]:
+        calls.append(ctx.inbound)
+        return [Reply(f"收到：{ctx.inbound.text}")]
 
-    app.state.wechat.dispatch = fake
+    monkeypatch.setattr("bot.pipeline.dispatch", fake)
     return calls
 
 
-def post(client, settings, xml, *, at, mode="plain"):
+def post(client, settings, xml, *, at, mode=None):
     params, body = craft(settings, xml, at=at, mode=mode)
     return client.post("/wechat", params=params, content=body)
 
@@ -68,8 +67,14 @@ def test_safe_mode_url_verification_decrypts_the_echostr(client, settings, now):
 
 
 @pytest.mark.parametrize("mode", ["plain", "compat", "safe"])
-def test_text_message_gets_a_passive_reply_in_every_mode(client, settings, now, seen, mode):
-    r = post(client, settings, fixture("text.xml"), at=now, mode=mode)
+def test_text_message_gets_a_passive_reply_in_every_mode(settings, engine, now, mode, seen):
+    if mode == "plain":  # plaintext mode: an account without an encoding_aes_key
+        settings = settings.model_copy(deep=True)
+        settings.wechat.encoding_aes_key = ""
+    app = create_app(settings, engine=engine)
+    app.state.clock = lambda: now
+    with TestClient(app) as client:
+        r = post(client, settings, fixture("text.xml"), at=now, mode=mode)
     assert r.status_code == 200
     encrypted = "<Encrypt>" in r.text
     assert encrypted == (mode == "safe")  # compatible mode is answered in plaintext
@@ -106,12 +111,19 @@ def test_location_message_is_a_gcj02_checkin_with_its_label(client, settings, no
     assert loc.label == "贵州省贵阳市观山湖区林城西路"
 
 
-def test_location_event_is_dispatched_as_evidence_and_answered_success(client, settings, now, seen):
+def test_location_event_is_kept_as_evidence_and_answered_success(client, settings, engine, now):
+    with Session(engine) as session:
+        student = make_student(session)
+        bind(session, person_kind="student", person_id=student.id, channel="wechat",
+             external_id=OPENID, school_id=student.school_id)  # fmt: skip
+        session.commit()
+        student_id = student.id
     r = post(client, settings, fixture("event_location.xml"), at=now, mode="safe")
     assert r.status_code == 200 and r.text == "success"
-    (inbound,) = seen
-    assert inbound.kind == "event" and inbound.event == "LOCATION"
-    assert inbound.location.source == "event" and inbound.location.accuracy_m == 65.0
+    with Session(engine) as session:
+        (sample,) = session.exec(select(LocationSample)).all()
+    assert (sample.student_id, sample.source, sample.accuracy_m) == (student_id, "event", 65.0)
+    assert sample.datum == "gcj02" and sample.at == now
 
 
 @pytest.mark.parametrize(
@@ -132,14 +144,14 @@ def test_message_kinds_map_to_inbound_events(client, settings, now, seen, name, 
         assert str(getattr(inbound, attr)).startswith(value), (attr, getattr(inbound, attr))
 
 
-def test_unsubscribe_ends_the_binding_without_dispatch(client, settings, engine, now, seen):
+def test_unsubscribe_ends_the_binding(client, settings, engine, now):
     with Session(engine) as session:
         student = make_student(session)
         bind(session, person_kind="student", person_id=student.id, channel="wechat",
              external_id=OPENID)  # fmt: skip
         session.commit()
     r = post(client, settings, fixture("unsubscribe.xml"), at=now)
-    assert r.text == "success" and seen == []
+    assert r.text == "success"
     with Session(engine) as session:
         account = session.exec(select(ChannelAccount)).one()
     assert account.active is False
@@ -159,36 +171,38 @@ def test_every_inbound_from_a_bound_user_opens_the_48_hour_window(
     assert account.last_inbound_at == now
 
 
-def test_slow_handling_answers_success_at_once_and_replies_through_the_outbox(
-    app, client, settings, engine, now
+def test_a_message_handled_after_the_deadline_answers_success_once_its_reply_is_queued(
+    app, client, settings, engine, now, monkeypatch
 ):
-    def slow(inbound: Inbound) -> list[Reply]:
-        time.sleep(0.5)
-        return [Reply("周记已提交")]
-
-    app.state.wechat.dispatch = slow
-    app.state.wechat.budget_s = 0.05
+    monkeypatch.setattr("bot.pipeline.dispatch", lambda ctx: [Reply("周记已提交")])
+    app.state.pipeline.late_after_s = -1.0  # as if the writer had been busy for 4 s
     r = post(client, settings, fixture("text.xml"), at=now, mode="safe")
     assert r.text == "success"
-    # TestClient returns after the background task too; uvicorn sends "success" at ~0.05 s.
     with Session(engine) as session:
         row = session.exec(select(OutboxMessage)).one()
+        seen = session.exec(select(InboundSeen)).one()
     assert (row.channel, row.to_external_id, row.text) == ("wechat", OPENID, "周记已提交")
     assert row.status == "pending" and row.quiet_hours is False
+    assert seen.reply == ""  # WeChat's retry is answered "success" too, and sends nothing new
+    again = post(client, settings, fixture("text.xml"), at=now, mode="safe")
+    assert again.text == "success"
 
 
-def test_a_crashing_handler_gets_an_apology_not_a_500(app, client, settings, now):
-    def broken(inbound):
+def test_a_crashing_handler_gets_an_apology_not_a_500_and_is_not_marked_seen(
+    client, settings, engine, now, monkeypatch
+):
+    def broken(ctx):
         raise RuntimeError("boom")
 
-    app.state.wechat.dispatch = broken
+    monkeypatch.setattr("bot.pipeline.dispatch", broken)
     r = post(client, settings, fixture("text.xml"), at=now)
     assert r.status_code == 200
     assert "稍后再试" in open_reply(settings, r.text)["Content"]
+    with Session(engine) as session:
+        assert session.exec(select(InboundSeen)).all() == []
 
 
 def test_unbound_user_is_told_how_to_bind_by_the_real_dispatcher(app, client, settings, now):
-    app.state.wechat.budget_s = 30  # the first message may load jieba's dictionary
     r = post(client, settings, fixture("text.xml", Content="你好"), at=now, mode="safe")
     assert "绑定码" in open_reply(settings, r.text)["Content"]
 
@@ -196,7 +210,6 @@ def test_unbound_user_is_told_how_to_bind_by_the_real_dispatcher(app, client, se
 def test_scanning_a_parametric_qr_code_binds_through_the_real_dispatcher(
     app, client, settings, engine, now
 ):
-    app.state.wechat.budget_s = 30
     with Session(engine) as session:
         student = make_student(session, name="王小明")
         invite = issue_invite(

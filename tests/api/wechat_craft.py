@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from pathlib import Path
@@ -30,9 +31,23 @@ def crypto(settings: Settings) -> WeChatCrypto:
 
 
 def craft(
-    settings: Settings, xml: str, *, at: datetime, mode: str = "plain", nonce: str = "1320562132"
+    settings: Settings,
+    xml: str,
+    *,
+    at: datetime,
+    mode: str | None = None,
+    nonce: str | None = None,
 ) -> tuple[dict, bytes]:
-    """(query params, body) of a callback in plain, compat(ible) or safe mode."""
+    """(query params, body) of a callback in plain, compat(ible) or safe mode.
+
+    The mode defaults to the account's: compatible when it has an encoding_aes_key (plaintext
+    callbacks are then refused), else plain. Each message gets its own nonce unless one is
+    given, as WeChat's does; the same message (a retry) gets the same one.
+    """
+    if mode is None:
+        mode = "compat" if settings.wechat.encoding_aes_key else "plain"
+    if nonce is None:
+        nonce = str(int(hashlib.sha1(xml.encode()).hexdigest()[:12], 16) % 10**10)
     ts = str(int(at.timestamp()))
     params = {
         "signature": sign(settings.wechat.token, ts, nonce),

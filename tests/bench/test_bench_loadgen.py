@@ -111,5 +111,5 @@ def test_the_client_is_chosen_by_path_and_env(monkeypatch, tmp_path):
 
 
 def test_the_report_names_the_client():
-    results = {"db": "sqlite", "webhook": {"real": {"rps": 10.0, "client": "wrk"}}}
+    results = {"db": "sqlite", "webhook": {"bare": {"rps": 10.0, "client": "wrk"}}}
     assert ("/wechat load generator", "wrk", "", "") in report.table_rows(results)

@@ -67,6 +67,15 @@ def test_the_nudge_sweep_runs_at_seed_scale_and_is_idempotent(seeded):
     assert not nudges["rerun_returned"]
 
 
+def _kind(ratio: float, p99: float, **extra) -> dict:
+    entry = dict(
+        label="x", sent=10, ok=10, errors=0, rps=100.0, p50_ms=5.0, p99_ms=p99, ratio=ratio,
+        effects=10, duplicated=0, effects_per_s=100.0, effects_ok=True,
+    )  # fmt: skip
+    entry.update(extra)
+    return entry
+
+
 def test_the_report_prints_and_writes_json(tmp_path, capsys):
     results = {
         "db": "sqlite",
@@ -74,7 +83,15 @@ def test_the_report_prints_and_writes_json(tmp_path, capsys):
         "scale": 0.01,
         "days": 5,
         "seed": {"counts": {"checkins": 10}, "total_seconds": 1.0},
-        "webhook": {"ratio": 0.6, "real": {"rps": 10.0, "p99_ms": 50.0, "errors": 0}},
+        "webhook": {
+            "bare": {"rps": 1000.0, "client": "wrk"},
+            "kinds": {
+                "location": _kind(0.6, 50.0, label="location check-in"),
+                "status": _kind(0.3, 150.0, label="状态"),
+                "report": _kind(0.2, 50.0, label="维权", effects=9, duplicated=1, effects_ok=False),
+                "bind": _kind(0.3, 50.0, label="绑定", effects_per_s=600.0),
+            },
+        },
         "outbox": "n/a (not built yet)",
     }
     report.print_table(results)
@@ -82,8 +99,14 @@ def test_the_report_prints_and_writes_json(tmp_path, capsys):
     assert json.loads(path.read_text("utf-8"))["db"] == "sqlite"
     out = capsys.readouterr().out
     assert "n/a (not built yet)" in out
-    assert "met" in out
-    assert "| /wechat real/bare | 0.6 x (met) |" in report.markdown([results])
+    assert "MISSED: p99" in out  # 状态: ratio met, p99 not
+    assert "MISSED: ratio, effects" in out  # 维权: a duplicated ticket
+    markdown = report.markdown([results])
+    assert "| binding throughput | 600.0 students/s (met) | ≥500 |" in markdown
+    assert "| location check-in | 0.6 x, 100.0 req/s (met) | 5 / 50.0 | 0; 10/10 |" in markdown
+    assert "| 维权 | 0.2 x, 100.0 req/s (MISSED: ratio, effects) | 5 / 50.0 | 0; 9/10 +1 dup |" in (
+        markdown
+    )
 
 
 def test_the_outbox_section_delivers_every_message_once(seeded):

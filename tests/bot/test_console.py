@@ -11,15 +11,17 @@ from typer.testing import CliRunner
 
 from api.commands.chat import ensure_console_account
 from bot.console import ConsoleChannel
-from bot.dispatch import Dispatcher
+from bot.pipeline import Pipeline
 from bot.types import Inbound, Reply
 from core.invites import issue_invite
+from handlers.bind import HOW_TO_BIND
 from models import ChannelAccount
+from tests.handlers.test_bind import bound
 
 
 @pytest.fixture
 def console(engine, settings, now) -> ConsoleChannel:
-    return ConsoleChannel(Dispatcher(engine, settings), "term-1", now=now)
+    return ConsoleChannel(Pipeline(engine, settings), "term-1", now=now)
 
 
 @pytest.fixture
@@ -37,9 +39,9 @@ def code(engine, now) -> str:
 def test_a_student_binds_and_checks_in_as_a_dialog_table(console, code):
     console.dialog(
         [
-            ("你好", "绑定码"),
-            (f"绑定 {code}", "绑定成功"),
-            (GUIYANG, "上班"),
+            ("你好", HOW_TO_BIND[0]),
+            (f"绑定 {code}", bound("学生 王小明（学号 S001）、贵州交通职业技术学院")),
+            (GUIYANG, "上班签到成功：09:00，距实习地点不到 10 米。"),
         ]
     )
     assert "王小明" in console.history[1][1]

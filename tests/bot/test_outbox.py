@@ -1,8 +1,9 @@
-"""The outbox sender: exactly-once marking, retries with backoff, quiet hours, expiry, leases."""
+"""The outbox sender: exactly-once marking, retries with backoff, quiet hours, expiry, owners."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,9 @@ import respx
 from factories import bind, make_student
 from sqlmodel import Session, select
 
-from bot.outbox import LEASE, TokenBucket, claim_due, deliver_due, in_quiet_hours
+from bot.outbox import TokenBucket, deliver_due, in_quiet_hours
+from bot.outbox_owner import owner_is_dead, owning
+from bot.outbox_rows import claim
 from bot.senders import ConsoleSender, SendError, build_senders
 from models import OutboxMessage
 from models.queue import enqueue
@@ -39,8 +42,8 @@ def student(engine, now):
 def push(engine, person_id, key="n1", *, now=None, **kw) -> None:
     now = now or datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
     with Session(engine) as session:
-        enqueue(session, person_kind="student", person_id=person_id, key=key, not_before=now,
-                text=kw.pop("text", "请记得签到"), **kw)  # fmt: skip
+        enqueue(session, person_kind="student", person_id=person_id, key=key, now=now,
+                not_before=now, text=kw.pop("text", "请记得签到"), **kw)  # fmt: skip
         session.commit()
 
 
@@ -188,22 +191,50 @@ async def test_a_message_no_longer_relevant_is_dropped(engine, settings, student
     assert {r.status for r in rows(engine)} == {"expired"}
 
 
-async def test_a_row_left_sending_by_a_crash_is_retried_after_its_lease(
+def claim_as(owner, now, limit=10) -> list:
+    with owner.conn.begin():
+        return claim(owner.conn, owner.id, now=now, limit=limit, quiet=False)
+
+
+async def test_rows_a_live_sender_holds_are_left_alone_and_taken_over_once_it_is_gone(
     engine, settings, student, now
 ):
     push(engine, student)
-    claimed = claim_due(engine, now=now, limit=10)  # ... and the process dies here
-    assert {r.status for r in rows(engine)} == {"sending"} and len(claimed) == 2
     console = ConsoleSender()
     senders = {"console": console, "wechat": FlakySender()}
-    assert await deliver_due(engine, settings, now=now + timedelta(minutes=1), senders=senders) == 0
-    later = now + LEASE
-    assert await deliver_due(engine, settings, now=later, senders=senders) == 2
+    with owning(engine) as other:  # another sender, alive, has claimed both rows
+        assert len(claim_as(other, now)) == 2
+        assert await deliver_due(engine, settings, now=now, senders=senders) == 0
+        assert {r.status for r in rows(engine)} == {"sending"}
+    # ... and it is gone without recording anything: the same clock delivers them now.
+    assert await deliver_due(engine, settings, now=now, senders=senders) == 2
     assert len(console.sent) == 1 and {r.status for r in rows(engine)} == {"sent"}
+    assert {(r.attempts, r.claimed_by) for r in rows(engine)} == {(2, None)}
+
+
+async def test_a_live_sender_is_alive_to_others_and_a_released_one_is_dead(engine):
+    with owning(engine) as a, owning(engine) as b:
+        with a.conn.begin():
+            assert not owner_is_dead(a, b.id) and not owner_is_dead(a, a.id)
+        gone = b.id
+    with owning(engine) as c, c.conn.begin():
+        assert owner_is_dead(c, gone) and owner_is_dead(c, None)
+
+
+async def test_rows_left_sending_before_owners_were_recorded_are_taken_over(
+    engine, settings, student, now
+):
+    push(engine, student)
+    with Session(engine) as session:
+        for row in session.exec(select(OutboxMessage)).all():
+            row.status, row.attempts = "sending", 1
+            session.add(row)
+        session.commit()
+    senders = {"console": ConsoleSender(), "wechat": FlakySender()}
+    assert await deliver_due(engine, settings, now=now, senders=senders) == 2
 
 
 async def test_concurrent_senders_send_every_row_exactly_once(engine, settings, student, now):
-    settings.outbox.batch_size = 7
     for i in range(30):
         push(engine, student, key=f"bulk{i}")
     a, b = FlakySender(), FlakySender()
@@ -240,6 +271,40 @@ async def test_the_token_bucket_spaces_sends_to_the_rate():
 
 
 async def test_a_zero_rate_means_no_limit():
-    bucket = TokenBucket(0, clock=lambda: 0.0)
-    for _ in range(100):
+    waits: list[float] = []
+
+    async def sleep(seconds):
+        waits.append(seconds)
+
+    bucket = TokenBucket(0, clock=lambda: 0.0, sleep=sleep)
+    for _ in range(1000):  # at one instant: any limit at all would have to wait
         await bucket.acquire()
+    assert waits == []
+    assert bucket.available() == math.inf and bucket.wait_s() == 0
+
+
+async def test_each_message_carries_when_its_own_addressee_last_wrote(
+    engine, settings, student, now
+):
+    """WeChat's 48-hour window is decided per addressee, so the time must be theirs."""
+    with Session(engine) as session:
+        other = make_student(session, student_no="S002", name="李四")
+        old = bind(session, person_kind="student", person_id=other.id, channel="wechat",
+                   external_id="oOTHER")  # fmt: skip
+        old.last_inbound_at = now - timedelta(days=3)
+        session.add(old)
+        bind(session, person_kind="student", person_id=other.id, channel="telegram",
+             external_id="77")  # fmt: skip
+        session.commit()
+        other_id = other.id
+    push(engine, student, key="a")
+    push(engine, other_id, key="b")
+    recorder = FlakySender()
+    senders = {"console": ConsoleSender(), "wechat": recorder, "telegram": recorder}
+    assert await deliver_due(engine, settings, now=now, senders=senders) == 4
+    seen = {m.to: m.last_inbound_at for m in recorder.sent}
+    assert seen == {
+        "oOPENID": now - timedelta(hours=1),
+        "oOTHER": now - timedelta(days=3),
+        "77": None,
+    }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import gzip
 import ipaddress
 import json
 import ssl
 
+import aiohttp
 import httpx
 import pytest
 
@@ -27,13 +29,25 @@ def answer(body: bytes = b'{"ok":true}', *, status: str = "200 OK", headers: str
 
 class Upstream:
     """Reads whole requests; answers each with the next scripted item (bytes, CLOSE, or a
-    coroutine function given the writer); counts connections."""
+    coroutine function given the writer); counts connections. `held` answers wait for
+    `release`, which the fixture sets at the end."""
 
     def __init__(self) -> None:
         self.answers: list = []
         self.requests: list[tuple[bytes, bytes]] = []
         self.connections = 0
         self.url = ""
+        self.release = asyncio.Event()
+        self.arrived = asyncio.Condition()
+        self.closed = asyncio.Event()  # set when a handler has closed its connection
+
+    async def held(self, writer) -> None:
+        await self.release.wait()
+        writer.write(answer())
+
+    async def wait_for_requests(self, n: int) -> None:
+        async with self.arrived:
+            await self.arrived.wait_for(lambda: len(self.requests) >= n)
 
     async def handle(self, reader, writer) -> None:
         self.connections += 1
@@ -45,6 +59,8 @@ class Upstream:
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":")[1])
                 self.requests.append((head, await reader.readexactly(length)))
+                async with self.arrived:
+                    self.arrived.notify_all()
                 item = self.answers.pop(0) if self.answers else answer()
                 if item is CLOSE:
                     break
@@ -57,6 +73,9 @@ class Upstream:
             pass
         finally:
             writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            self.closed.set()
 
 
 async def serve(up: Upstream, **kwargs):
@@ -70,6 +89,7 @@ async def upstream():
     server, port = await serve(up)
     up.url = f"http://127.0.0.1:{port}"
     yield up
+    up.release.set()
     server.close()
 
 
@@ -111,7 +131,7 @@ async def test_chunked_and_compressed_answers_are_decoded(client, upstream):
     async def chunked(writer):
         writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhel")
         await writer.drain()
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # the rest in a second segment
         writer.write(b"lo\r\n6\r\n world\r\n0\r\n\r\n")
 
     packed = gzip.compress(b'{"ok":true}')
@@ -143,7 +163,9 @@ async def test_a_connection_the_server_closes_while_idle_is_not_reused(client, u
 
     upstream.answers = [and_close]
     assert await post(client, upstream) == (200, b'{"ok":true}')
-    await asyncio.sleep(0.05)
+    await upstream.closed.wait()
+    for _ in range(5):  # loop turns (no clock) for the client to read the close
+        await asyncio.sleep(0)
     assert await post(client, upstream) == (200, b'{"ok":true}')
     assert upstream.connections == 2
 
@@ -178,10 +200,7 @@ async def test_a_malformed_answer_is_a_protocol_error(client, upstream, garbage)
 
 
 async def test_no_answer_within_the_read_timeout_is_a_read_timeout(upstream):
-    async def never(writer):
-        await asyncio.sleep(1)
-
-    upstream.answers = [never]
+    upstream.answers = [upstream.held]  # no answer until the test is over
     async with PushClient(timeout=httpx.Timeout(5.0, read=0.05), max_connections=2) as http:
         with pytest.raises(httpx.ReadTimeout):
             await post(http, upstream)
@@ -199,30 +218,39 @@ async def test_a_url_that_is_not_http_is_refused(client):
 
 
 async def test_at_most_max_connections_are_open_at_once(upstream):
-    async def slow(writer):
-        await asyncio.sleep(0.05)
-        writer.write(answer())
+    queued = asyncio.Condition()
+    waiting = [0]
 
-    upstream.answers = [slow] * 12
-    async with PushClient(timeout=2.0, max_connections=3) as http:
-        results = await asyncio.gather(*(post(http, upstream) for _ in range(12)))
+    async def on_queued(session, context, params):
+        async with queued:
+            waiting[0] += 1
+            queued.notify_all()
+
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_queued_start.append(on_queued)
+    upstream.answers = [upstream.held] * 12
+    async with PushClient(timeout=5.0, max_connections=3, trace_configs=[trace]) as http:
+        posts = [asyncio.ensure_future(post(http, upstream)) for _ in range(12)]
+        await upstream.wait_for_requests(3)
+        async with queued:  # the other 9 wait for one of the 3 connections ...
+            await queued.wait_for(lambda: waiting[0] == 9)
+        assert upstream.connections == 3 and len(upstream.requests) == 3
+        upstream.release.set()  # ... and go over them once answers come
+        results = await asyncio.gather(*posts)
     assert results == [(200, b'{"ok":true}')] * 12
     assert upstream.connections == 3
 
 
 async def test_waiting_longer_than_the_pool_timeout_for_a_connection_fails(upstream):
-    async def slow(writer):
-        await asyncio.sleep(0.3)
-        writer.write(answer())
-
-    upstream.answers = [slow]
+    upstream.answers = [upstream.held]
     timeout = httpx.Timeout(2.0, pool=0.05)
     async with PushClient(timeout=timeout, max_connections=1) as http:
         first = asyncio.create_task(post(http, upstream))
-        await asyncio.sleep(0.01)
+        await upstream.wait_for_requests(1)  # the one connection is busy
         # aiohttp counts the wait for a free connection in its connect timeout.
         with pytest.raises(httpx.ConnectTimeout):
             await post(http, upstream)
+        upstream.release.set()
         assert await first == (200, b'{"ok":true}')
 
 
@@ -370,12 +398,9 @@ async def test_transport_failures_become_retryable_send_errors(upstream, setting
     from bot.senders import SendError, TelegramSender, WechatSender
     from bot.wechat_api import WechatApi
 
-    async def never(writer):
-        await asyncio.sleep(1)
-
     settings.telegram.api_base_url = "http://127.0.0.1:9"  # nobody listening
     settings.wechat.api_base_url = upstream.url
-    upstream.answers = [never]
+    upstream.answers = [upstream.held]
     async with PushClient(timeout=httpx.Timeout(2.0, read=0.05)) as http:
         with pytest.raises(SendError) as refused:
             await TelegramSender(http, settings).send(_message("42", "telegram"), now=now)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.pipeline import PASSIVE_MAX_BYTES, split_passive
 from bot.wechat import WechatRejected, dedup_key, sign, xml_fields
-from bot.wechat_webhook import PASSIVE_MAX_BYTES, split_passive
 
 
 def test_the_signature_is_sha1_of_the_sorted_parts():

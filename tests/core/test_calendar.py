@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from core.calendar import is_workday, package_years, workdays_between, year_covered
-from core.checkin_rules import decide_day
+from core.calendar import package_years, year_covered
+from core.due import decide_day, is_workday, workdays_between
 from core.settings import Settings
 from core.workdays import parse_workdays
 from models import Placement

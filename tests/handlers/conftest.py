@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.console import ConsoleChannel
-from bot.dispatch import Dispatcher
+from bot.console import ConsoleChannel, verify_dialog
+from bot.pipeline import Pipeline
 from bot.types import Inbound, Location, Reply
 from models import ChannelAccount, ConsoleUser, Guardianship, OutboxMessage, Student
 from tests.factories import bind, make_student
@@ -19,7 +19,7 @@ from tests.factories import bind, make_student
 class Chat:
     """One chat user talking to the bot; each message is its own transaction, like a webhook."""
 
-    dispatcher: Dispatcher
+    dispatcher: Pipeline
     now: datetime
     user_id: str = "u1"
     channel: str = "console"
@@ -52,16 +52,19 @@ class Chat:
         self.now += timedelta(**delta)
         return self
 
-    def dialog(self, rows: list[tuple[str, str]]) -> None:
-        """Send each message and check that the reply contains the expected text."""
-        for message, expected in rows:
-            reply = self.send(message)
-            assert expected in reply, f"{message!r} -> {reply!r}; expected {expected!r}"
+    def dialog(self, rows: list[tuple]) -> None:
+        """Send each message and compare its replies whole (bot.console.verify_dialog)."""
+
+        def send(message) -> list[str]:
+            self.send(message)
+            return [r.text for r in self.last]
+
+        verify_dialog(send, rows)
 
 
 @pytest.fixture
 def chat_factory(engine, settings, now):
-    dispatcher = Dispatcher(engine, settings)
+    dispatcher = Pipeline(engine, settings)
 
     def make(user_id: str = "u1", *, channel: str = "console", language: str = "zh") -> Chat:
         return Chat(dispatcher, now, user_id=user_id, channel=channel, language=language)
@@ -77,7 +80,7 @@ def chat(chat_factory) -> Chat:
 @pytest.fixture
 def console_factory(engine, settings, now):
     """Terminal users (bot/console.py) talking to one real dispatcher."""
-    dispatcher = Dispatcher(engine, settings)
+    dispatcher = Pipeline(engine, settings)
 
     def make(user_id: str = "u1", *, language: str = "zh") -> ConsoleChannel:
         return ConsoleChannel(dispatcher, user_id, now=now, language=language)

@@ -7,8 +7,22 @@ from datetime import timedelta
 from sqlmodel import select
 
 from core.invites import issue_invite
+from handlers import bind as bind_handler
 from models import BindFailure, ChannelAccount, Guardianship, InviteCode
 from tests.factories import make_student
+
+HOW_TO_BIND = bind_handler.HOW_TO_BIND[0]
+
+
+def bound(who: str, role: str = "student") -> str:
+    """The whole bind receipt: who, the privacy notice and the role's next step."""
+    return "\n".join(
+        [
+            f"绑定成功：{who}。",
+            bind_handler.PRIVACY[0].format(days=365),
+            bind_handler.NEXT_STEP[role][0],
+        ]
+    )
 
 
 def _code(session, now, kind="student", person_id=None, school_id=None, ttl_days=30) -> str:
@@ -25,7 +39,7 @@ def _code(session, now, kind="student", person_id=None, school_id=None, ttl_days
 
 
 def test_unbound_sender_is_told_how_to_bind(session, chat):
-    chat.dialog([("你好", "8 位绑定码"), ("状态", "绑定 AB3D5F7H")])
+    chat.dialog([("你好", HOW_TO_BIND), ("状态", HOW_TO_BIND)])
 
 
 def test_student_binds_with_code_and_receipt_names_them_with_privacy_notice(session, chat, now):
@@ -33,10 +47,12 @@ def test_student_binds_with_code_and_receipt_names_them_with_privacy_notice(sess
     code = _code(session, now, person_id=student.id, school_id=student.school_id)
     reply = chat.send(f"绑定 {code.lower()}")
     assert "绑定成功：学生 张三（学号 S001）、贵州交通职业技术学院" in reply
-    for part in (
-        "只在您主动发送位置时记录位置",
-        "指导教师和学校管理员",
-        "实习结束后保留一年",
+    for part in (  # true of the running system: what is kept, who sees it, for how long
+        "微信上报的位置",
+        "Telegram 实时位置",
+        "精确位置仅本人、指导教师和学校管理员可见",
+        "省级主管部门",
+        "实习结束 365 天后删除",
         "解绑",
     ):
         assert part in reply
@@ -55,7 +71,7 @@ def test_telegram_english_user_binds_with_start_deep_link(session, chat_factory,
     chat = chat_factory("4242", channel="telegram", language="en")
     reply = chat.send(code, intent="bind")
     assert "Linked: student 张三 (student no. S001)" in reply
-    assert "only you, your teacher and your school admin" in reply
+    assert "seen only by you, your teacher and your school admin" in reply
     account = session.exec(select(ChannelAccount)).one()
     assert account.language == "en"
 
@@ -95,14 +111,18 @@ def test_five_wrong_codes_lock_the_sender_out_for_an_hour(session, chat, now):
 def test_rebinding_a_bound_sender_names_the_binding_and_asks_to_unbind_first(session, chat, now):
     student = make_student(session)
     first = _code(session, now, person_id=student.id, school_id=student.school_id)
+    chat.dialog([(f"绑定 {first}", bound("学生 张三（学号 S001）、贵州交通职业技术学院"))])
     second = _code(session, now, person_id=student.id, school_id=student.school_id)
     chat.dialog(
         [
-            (f"绑定 {first}", "绑定成功"),
-            (f"绑定 {second}", "您已绑定为学生 张三（学号 S001）"),
-            ("解绑", "已解绑"),
-            ("状态", "8 位绑定码"),
-            (f"绑定 {second}", "绑定成功"),
+            (
+                f"绑定 {second}",
+                "您已绑定为学生 张三（学号 S001）、贵州交通职业技术学院。"
+                "如需换绑，请先发送「解绑」，再用新的绑定码绑定。",
+            ),
+            ("解绑", "已解绑，此后不再记录您的任何信息。如需重新绑定，请向老师索取新的绑定码。"),
+            ("状态", HOW_TO_BIND),
+            (f"绑定 {second}", bound("学生 张三（学号 S001）、贵州交通职业技术学院")),
         ]
     )
     rows = session.exec(select(ChannelAccount)).all()

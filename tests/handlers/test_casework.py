@@ -70,18 +70,35 @@ def test_handle_moves_a_ticket_to_handling_then_resolves_it(
 ):
     chat_factory("u1").send("维权 老板两个月没发工资了")
     teacher = chat_factory("t1")
-    assert "工单 T1 已更新为「处理中」。已通知学生" in teacher.send("处理 T1 已联系企业人事")
-    assert "已为工单 T1 添加说明（仍为「处理中」）" in teacher.send("处理 t1 企业答应周五发")
-    assert "工单 T1 已更新为「已解决」" in teacher.send("处理 1 已解决，工资已补发")
-    assert "T1 已经结案" in teacher.send("结案 T1")
+    teacher.dialog(
+        [
+            (
+                "处理 T1 已联系企业人事，对方说是财务的问题",
+                "工单 T1 已更新为「处理中」。已通知学生新的状态；说明只留在工单里。",
+            ),
+            (
+                "处理 t1 企业答应周五发 | 回复：企业答应本周五补发工资",
+                "已为工单 T1 添加说明（仍为「处理中」）。已通知学生新的状态和您的回复。",
+            ),
+            (
+                "处理 1 已解决，工资已补发",
+                "工单 T1 已更新为「已解决」。已通知学生新的状态；说明只留在工单里。",
+            ),
+            ("结案 T1", "T1 已经结案，无需再处理。"),
+        ]
+    )
     session.expire_all()
     assert session.get(Ticket, 1).status == "resolved"
     notes = session.exec(select(CaseNote).order_by(CaseNote.id)).all()
     assert [n.status for n in notes] == ["open", "handling", "handling", "resolved"]
-    assert notes[1].note == "已联系企业人事"
+    assert notes[1].note == "已联系企业人事，对方说是财务的问题"
+    assert notes[2].note == "企业答应周五发\n回复学生：企业答应本周五补发工资"
     told = [m.text for m in outbox(person_kind="student", kind="ticket_status")]
-    assert told[0] == "您的工单 T1 状态：处理中。已联系企业人事"
-    assert len(told) == 3
+    assert told == [  # the private note never reaches the student
+        "您的工单 T1 状态：处理中。",
+        "您的工单 T1 状态：处理中。\n老师回复：企业答应本周五补发工资",
+        "您的工单 T1 状态：已解决。",
+    ]
 
 
 def test_the_close_word_resolves_a_ticket(session, chat_factory, classroom):

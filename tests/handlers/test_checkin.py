@@ -41,9 +41,10 @@ def test_outside_fence_is_recorded_with_distance_and_the_teacher_sees_an_alert(
     session, chat, bound_student
 ):
     student = bound_student()
-    reply = chat.location(*FAR)
-    assert "距实习地点约 1.2 公里，超出 500 米签到范围" in reply
-    assert "已记录，指导教师会看到；如地址有变请联系老师" in reply
+    assert chat.location(*FAR) == (
+        "上班签到已记录：09:00，距实习地点约 1.2 公里，在 500 米签到范围外。"
+        "如果实习地点变了，请告诉指导教师。"
+    )
     (row,) = _checkins(session)
     assert not row.within_fence and 1150 < row.distance_m < 1250
     alert = session.exec(select(Alert)).one()
@@ -68,7 +69,7 @@ def test_same_raw_numbers_as_gcj02_fall_outside_the_fence(session, chat, bound_s
     bound_student(radius_m=200)
     wgs = gcj02_to_wgs84(*GUIYANG)
     reply = chat.location(*wgs, datum="gcj02")
-    assert "超出 200 米签到范围" in reply
+    assert "在 200 米签到范围外" in reply
     assert _checkins(session)[0].distance_m > 500
 
 
@@ -76,7 +77,7 @@ def test_repeat_within_ten_minutes_at_same_place_gets_earlier_receipt(session, c
     bound_student()
     chat.location(*GUIYANG)
     reply = chat.later(minutes=5).location(GUIYANG[0] + 0.0002, GUIYANG[1])
-    assert "刚才已经签到过了" in reply and "上班签到成功：09:00" in reply
+    assert reply == "您 09:00 已经上班签到，无需重复。"
     assert len(_checkins(session)) == 1
     chat.later(minutes=6).location(*GUIYANG)
     assert len(_checkins(session)) == 2  # past the window: recorded as 下班
@@ -121,16 +122,35 @@ def test_checkin_word_without_location_asks_for_the_location(session, chat, boun
     assert chat.last[0].ask_location
 
 
-def test_weekend_holiday_and_outside_the_placement_period_get_clear_answers(
+def test_a_check_in_on_a_rest_day_or_a_holiday_is_kept_and_said_kindly(
     session, chat, bound_student
 ):
     bound_student()
     saturday = datetime(2026, 3, 7, 9, 0, tzinfo=TZ)
-    assert "不是您的实习工作日" in chat.location(*GUIYANG, at=saturday)
-    labour_day = datetime(2026, 5, 1, 9, 0, tzinfo=TZ)
-    assert "法定节假日（劳动节）" in chat.location(*GUIYANG, at=labour_day)
+    assert chat.location(*GUIYANG, at=saturday) == (
+        "上班签到成功：09:00，距实习地点不到 10 米。"
+        "今天不是您的实习工作日，本来不用签到，这次也记下了。"
+        "如果是单位安排加班，可以发送「维权」告诉老师。"
+    )
+    labour_day = datetime(2026, 5, 1, 9, 20, tzinfo=TZ)  # not "late": nobody is due today
+    assert chat.location(*GUIYANG, at=labour_day) == (
+        "上班签到成功：09:20，距实习地点不到 10 米。"
+        "今天是劳动节，本来不用签到，这次也记下了。"
+        "如果是单位安排您节假日上班，可以发送「维权」告诉老师。"
+    )
+    rows = _checkins(session)
+    assert [(r.day, r.kind) for r in rows] == [
+        (date(2026, 3, 7), "start"),
+        (date(2026, 5, 1), "start"),
+    ]
+
+
+def test_outside_the_placement_period_nothing_is_recorded(session, chat, bound_student):
+    bound_student()
     after = datetime(2026, 8, 3, 9, 0, tzinfo=TZ)
-    assert "已于 7月31日（周五） 结束" in chat.location(*GUIYANG, at=after)
+    assert chat.location(*GUIYANG, at=after) == (
+        "您的实习已于 7月31日（周五） 结束，无需再签到。本次未记录。"
+    )
     assert _checkins(session) == []
 
 
@@ -153,6 +173,8 @@ def test_teacher_location_is_not_a_checkin(session, chat, bind_as):
 
 def test_english_outside_fence_receipt(session, english_telegram):
     _, tg = english_telegram("55", shift_start=time(8, 30))
-    reply = tg.location(*FAR, datum="gcj02")
-    assert "about 1.2 km from your workplace, outside the 500 m range" in reply
-    assert "your teacher will see it" in reply and "30 min after your shift start" in reply
+    assert tg.location(*FAR, datum="gcj02") == (
+        "Check-in (start) kept at 09:00: about 1.2 km from your workplace, outside the 500 m "
+        "range. If your workplace has moved, please tell your teacher. "
+        "That is 30 min after your shift start (08:30)."
+    )

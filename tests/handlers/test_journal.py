@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from bot.dispatch import Dispatcher
+from bot.pipeline import Pipeline
 from core.journals import journals_submitted_since
 from core.text import length
 from models import ConversationState, Journal, SchoolDay
@@ -22,6 +22,26 @@ LINE_EN = (
 )
 
 
+# The replies of a journal dialog, whole (the dialog tables compare them exactly).
+def started(kind: str, needed: int) -> str:
+    return (
+        f"好的，开始写{kind}（至少 {needed} 字）。请发送内容，可以分多条发送；"
+        "写完后发送「提交」，发送「取消」放弃。"
+    )
+
+
+def added(kind: str, count: int, missing: int) -> str:
+    return f"已记录，{kind}目前共 {count} 字，还差 {missing} 字。继续发送，或发送「取消」放弃。"
+
+
+def enough(kind: str, count: int) -> str:
+    return f"已记录，{kind}目前共 {count} 字，已达到字数要求。可以继续补充，或发送「提交」。"
+
+
+def submitted(kind: str, label: str, count: int, no: int) -> str:
+    return f"{kind}已提交（{label}，共 {count} 字），编号 J{no}。老师批阅后会通知您。"
+
+
 def _journals(session) -> list[Journal]:
     session.expire_all()
     return list(session.exec(select(Journal).order_by(Journal.id)).all())
@@ -32,10 +52,10 @@ def test_weekly_journal_composed_over_several_messages_then_submitted(session, c
     # The placement began in the week of Monday 2026-01-26, so 2026-03-02 starts week 6.
     chat.dialog(
         [
-            ("周记", "好的，开始写周记（至少 200 字）"),
-            (LINE * 3, "已记录，周记目前共 114 字，还差 86 字"),
-            (LINE2 * 3, "已达到字数要求"),
-            ("提交", f"周记已提交（第 6 周，共 {TOTAL} 字），编号 J1"),
+            ("周记", started("周记", 200)),
+            (LINE * 3, added("周记", 114, 86)),
+            (LINE2 * 3, enough("周记", TOTAL)),
+            ("提交", submitted("周记", "第 6 周", TOTAL, 1)),
         ]
     )
     (row,) = _journals(session)
@@ -57,22 +77,25 @@ def test_a_short_journal_is_refused_with_the_characters_missing(session, chat, b
     bound_student()
     chat.dialog(
         [
-            ("周记 " + LINE, "还差 162 字"),
-            ("提交", "周记还差 162 个字（现在 38 字，至少 200 字）"),
+            ("周记 " + LINE, added("周记", 38, 162)),
+            ("提交", "周记还差 162 个字（现在 38 字，至少 200 字）。请继续补充后再发送「提交」。"),
         ]
     )
     assert _journals(session) == []
-    chat.dialog([(LINE2 * 5, "已达到字数要求"), ("提交", "周记已提交")])
+    total = length(LINE + LINE2 * 5)
+    chat.dialog(
+        [(LINE2 * 5, enough("周记", total)), ("提交", submitted("周记", "第 6 周", total, 1))]
+    )
 
 
 def test_cancel_drops_the_draft(session, chat, bound_student):
     bound_student()
     chat.dialog(
         [
-            ("月报", "开始写月报（至少 500 字）"),
-            (LINE, "已记录"),
-            ("取消", "已取消，月报草稿已删除"),
-            ("提交", "您现在没有正在写的日志"),
+            ("月报", started("月报", 500)),
+            (LINE, added("月报", 38, 462)),
+            ("取消", "已取消，月报草稿已删除。"),
+            ("提交", "您现在没有正在写的日志。发送「日报」「周记」「月报」或「总结」开始写。"),
         ]
     )
     assert _journals(session) == []
@@ -80,7 +103,7 @@ def test_cancel_drops_the_draft(session, chat, bound_student):
 
 def test_a_draft_times_out_after_the_configured_hours(session, chat, bound_student):
     bound_student()
-    chat.dialog([("周记", "开始写周记"), (LINE * 6, "已达到字数要求")])
+    chat.dialog([("周记", started("周记", 200)), (LINE * 6, enough("周记", 228))])
     chat.later(hours=24, minutes=1)
     assert "您现在没有正在写的日志" in chat.send("提交")
     assert _journals(session) == []
@@ -118,19 +141,28 @@ def test_a_graded_journal_cannot_be_replaced(session, chat, bound_student):
 
 def test_free_text_starts_a_journal_of_the_named_kind(session, chat, bound_student):
     bound_student()
-    chat.dialog([("我要写日报", "开始写日报（至少 50 字）"), (LINE + LINE2, "已达到字数要求")])
+    chat.dialog([("我要写日报", started("日报", 50)), (LINE + LINE2, enough("日报", 77))])
     assert "日报已提交" in chat.send("提交")
 
 
 def test_the_journal_command_without_a_kind_asks_which_one(session, chat, bound_student):
     bound_student()
     assert "日报、周记、月报还是总结" in chat.send("", intent="journal")
-    chat.dialog([("总结", "开始写总结（至少 1000 字）"), ("取消", "已取消")])
+    chat.dialog([("总结", started("总结", 1000)), ("取消", "已取消，总结草稿已删除。")])
 
 
 def test_a_bare_command_word_inside_a_draft_is_not_added_to_it(session, chat, bound_student):
     bound_student()
-    chat.dialog([("周记", "开始写周记"), (LINE, "已记录"), ("周记", "您正在写周记（已写 38 字）")])
+    chat.dialog(
+        [
+            ("周记", started("周记", 200)),
+            (LINE, added("周记", 38, 162)),
+            (
+                "周记",
+                "您正在写周记（已写 38 字）。继续发送内容，发送「提交」完成，或「取消」放弃。",
+            ),
+        ]
+    )
 
 
 def test_summary_belongs_to_the_placement_start(session, chat, bound_student):
@@ -156,13 +188,15 @@ def test_a_draft_survives_a_restart_in_the_middle(
     session, settings, engine, chat, now, bound_student
 ):
     bound_student()
-    chat.dialog([("周记", "开始写周记"), (LINE * 3, "还差 86 字")])
+    chat.dialog([("周记", started("周记", 200)), (LINE * 3, added("周记", 114, 86))])
     # A new process: a fresh engine and dispatcher, nothing carried over in memory.
     engine.dispose()
     fresh = make_engine(settings.database.url)
     try:
-        chat.dispatcher = Dispatcher(fresh, settings)
-        chat.later(hours=2).dialog([(LINE2 * 3, "已达到字数要求"), ("提交", "周记已提交")])
+        chat.dispatcher = Pipeline(fresh, settings)
+        chat.later(hours=2).dialog(
+            [(LINE2 * 3, enough("周记", TOTAL)), ("提交", submitted("周记", "第 6 周", TOTAL, 1))]
+        )
     finally:
         fresh.dispose()
     with Session(make_engine(settings.database.url)) as check:
@@ -184,9 +218,9 @@ def test_starting_another_kind_keeps_the_open_draft(session, chat, bound_student
     bound_student()
     chat.dialog(
         [
-            ("周记", "开始写周记"),
-            (LINE, "已记录"),
-            ("日报", "您有一篇未提交的周记（已写 38 字）。请先发送「提交」或「取消」，再写日报"),
-            ("周记 " + LINE2, "周记目前共 77 字"),
+            ("周记", started("周记", 200)),
+            (LINE, added("周记", 38, 162)),
+            ("日报", "您有一篇未提交的周记（已写 38 字）。请先发送「提交」或「取消」，再写日报。"),
+            ("周记 " + LINE2, added("周记", 77, 123)),
         ]
     )

@@ -7,11 +7,19 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from handlers.makeup import parse_day
+from core.dates import parse_day
 from models import CheckIn, MakeupRequest, OutboxMessage
 from tests.factories import GUIYANG, make_student
 
 TODAY = date(2026, 3, 4)  # a Wednesday
+
+BAD_DATE = "没看懂补卡日期。请这样写：补卡 3月2日 理由（也可写 2026-03-02、3-2、昨天）。"
+NOT_PAST = "只能为今天之前的工作日补卡；今天请直接发送位置签到。"
+ASK = "请发送补卡日期和理由，例如：3月2日 手机没电忘记签到（只能补最近 7 天内的工作日）。"
+
+
+def filed(no: int, day: str, reason: str) -> str:
+    return f"补卡申请已提交（编号 {no}）：{day}，理由：{reason}。指导教师审批后会通知您。"
 
 
 @pytest.mark.parametrize(
@@ -85,14 +93,14 @@ def test_makeup_refusals_for_today_old_days_weekends_checked_in_days_and_duplica
     _, me, _ = people
     me.dialog(
         [
-            ("补卡 上周 忘了", "没看懂补卡日期"),
-            ("补卡 今天 忘了", "只能为今天之前的工作日补卡"),
-            ("补卡 3月4日 忘了", "只能为今天之前的工作日补卡"),
-            ("补卡 2月20日 忘了", "已超过 7 天"),
-            ("补卡 3月1日 忘了", "不是您的实习工作日"),
-            ("补卡 3月3日", "请写上补卡理由"),
-            ("补卡 3月3日 忘了", "补卡申请已提交"),
-            ("补卡 3月3日 忘了", "已有补卡申请（编号 1，待审批）"),
+            ("补卡 上周 忘了", BAD_DATE),
+            ("补卡 今天 忘了", NOT_PAST),
+            ("补卡 3月4日 忘了", NOT_PAST),
+            ("补卡 2月20日 忘了", "2月20日（周五） 已超过 7 天，不能再补卡，请联系指导教师。"),
+            ("补卡 3月1日 忘了", "3月1日（周日） 不是您的实习工作日，无需补卡。"),
+            ("补卡 3月3日", "请写上补卡理由，例如：补卡 3月3日 手机没电忘记签到。"),
+            ("补卡 3月3日 忘了", filed(1, "3月3日（周二）", "忘了")),
+            ("补卡 3月3日 忘了", "3月3日（周二） 已有补卡申请（编号 1，待审批），请勿重复提交。"),
         ]
     )
     me.location(*GUIYANG, at=me.now.replace(day=2))  # a real check-in on Monday
@@ -101,8 +109,8 @@ def test_makeup_refusals_for_today_old_days_weekends_checked_in_days_and_duplica
 
 def test_bare_makeup_asks_for_date_and_reason_then_files_it(session, people):
     _, me, _ = people
-    me.dialog([("补卡", "请发送补卡日期和理由"), ("3-3 手机坏了", "补卡申请已提交")])
-    me.dialog([("补卡", "请发送补卡日期和理由"), ("取消", "已取消")])
+    me.dialog([("补卡", ASK), ("3-3 手机坏了", filed(1, "3月3日（周二）", "手机坏了"))])
+    me.dialog([("补卡", ASK), ("取消", "已取消补卡申请。")])
 
 
 def test_teacher_cannot_decide_other_teachers_requests(session, people, chat_factory, bind_as):

@@ -35,8 +35,9 @@ def test_today_lists_missing_outside_and_late_own_students_with_counts(
     assert "钱七" not in reply  # another teacher's student
 
 
-def test_today_in_english_over_telegram(session, english_telegram):
-    _, tg = english_telegram("42", "teacher")
+def test_today_in_english_over_telegram(session, english_telegram, bind_as):
+    student, tg = english_telegram("42", "teacher")
+    bind_as(student, "student", "s42")  # unbound students are not due (listed apart)
     reply = tg.send("", intent="today")
     assert "Today, Mon 2 Mar: 0 of 1 students checked in." in reply
     assert "Not checked in (1): 张三" in reply
@@ -79,8 +80,9 @@ def test_help_is_role_specific_and_unknown_text_gets_help(session, chat_factory,
     assert "当前没有进行中的操作" in chats["张三"].send("取消")
 
 
-def test_english_help_cancel_student_and_unbind_over_telegram(session, english_telegram):
-    _, tg = english_telegram("43", "teacher")
+def test_english_help_cancel_student_and_unbind_over_telegram(session, english_telegram, bind_as):
+    student, tg = english_telegram("43", "teacher")
+    bind_as(student, "student", "s43")
     assert "/today: students missing" in tg.send("", intent="help")
     assert "nothing to cancel" in tg.send("", intent="cancel")
     assert "张三 (no. S001) this week: present 0 of 1 workdays" in tg.send("张三", intent="student")

@@ -39,6 +39,7 @@ def test_running_the_same_tick_twice_queues_nothing_new(engine, settings, sessio
             first = run_sweeps(engine, settings, at(day, hh, mm))
             again = run_sweeps(engine, settings, at(day, hh, mm))
             assert again["nudges"] == 0 and again["escalations"].get("queued", 0) == 0, first
+            assert again["surveys"] == 0, first
     kinds = Counter(r.kind for r in rows(engine))
     assert kinds == {
         "nudge": STUDENTS * 3,
@@ -46,6 +47,7 @@ def test_running_the_same_tick_twice_queues_nothing_new(engine, settings, sessio
         "parent_alert": 1,  # only student 0's parent is bound
         "lost_contact": 1,
         "journal_digest": 1,  # Monday 09:30 is within the hour after the 09:00 journal digest
+        "survey": STUDENTS + 1,  # Tuesday 11:00: a month into the placements (+ the parent)
     }
 
 
@@ -79,7 +81,7 @@ def test_two_schedulers_at_once_on_postgresql_send_each_message_once(settings, s
             e.dispose()
     assert errors == []
     keys = _outbox_keys(engines[0])
-    assert len(keys) == len(set(keys)) == STUDENTS * 3 + 3 + 1 + 1 + 1
+    assert len(keys) == len(set(keys)) == STUDENTS * 3 + 3 + 1 + 1 + 1 + STUDENTS + 1
     with Session(engines[0]) as s:
         alerts = s.exec(select(Alert.kind, func.count()).group_by(Alert.kind)).all()
         assert dict(alerts) == {"missing": STUDENTS, "lost_contact": STUDENTS}

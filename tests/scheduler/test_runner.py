@@ -23,18 +23,21 @@ def test_the_scheduler_runs_every_minute_in_shanghai_with_grace_and_coalescing(e
 
 
 async def test_start_background_runs_the_sender_and_stops_cleanly(engine, settings):
+    started = asyncio.Event()
+
     class FakeSender:
-        started = stopped = False
+        stopped = False
 
         async def run_forever(self, stop_event):
-            FakeSender.started = True
+            started.set()
             await stop_event.wait()
             FakeSender.stopped = True
 
     stop = await start_background(engine, settings, sender=FakeSender())
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(started.wait(), timeout=30)
+    assert not FakeSender.stopped  # it runs until told to stop ...
     await stop()
-    assert FakeSender.started and FakeSender.stopped
+    assert FakeSender.stopped  # ... and stop() waits for it to finish
 
 
 def test_the_app_starts_and_stops_the_scheduler_when_enabled(settings, engine, monkeypatch):

@@ -1,0 +1,1 @@
+"""The quality report rendered: charts, the PDF (WeasyPrint from a Jinja template), the XLSX."""

@@ -1,0 +1,390 @@
+"""The one inbound path: every message of every channel and kind, exactly once, group-committed.
+
+The adapter contract. An adapter (WeChat, Telegram, the terminal) hands the pipeline what its
+platform sent, as an `Inbound`, the platform's dedupe key ('' when it never redelivers) and a
+`mode` saying how its replies travel; it gets back a `Handled`:
+
+- "passive" (WeChat): the reply goes in the HTTP answer. `Handled.answer` is the text to seal;
+  what does not fit a passive reply (2,000 bytes), and the whole reply of a message handled
+  after WeChat's deadline, were queued in the outbox in the same transaction.
+- "push" (Telegram): every reply was queued in the outbox in the same transaction, held back
+  for a grace period; the adapter sends them at once (`Handled.pushed`, in order) and settles
+  their rows. If it cannot (it crashed, the send failed), the outbox sender delivers them.
+- "return" (the terminal, tests): the replies come back in `Handled.replies`.
+- "silent" (a live-location update): the effect happens, nothing is answered.
+
+Each message is a job of the group-commit writer (bot/writer.py): a batch of jobs runs on one
+connection in one transaction. The batch reads what all of its messages need in one go (their
+senders' bindings, dialog states and the replies stored for their keys: models/inbound.py),
+each job routes its message (bot/dispatch.py) and runs the handler on that connection, and
+just before the commit the batch writes the dedupe rows (with their stored replies) and opens
+the senders' 48-hour windows. So a message's dedupe mark, its effect and its reply commit
+together: a crash before the commit leaves nothing (WeChat's retry redoes it), after it
+leaves all three (the retry gets the same reply). A key already stored, or claimed earlier in
+the same batch, is answered with the stored reply; a key another process stores meanwhile
+makes the batch fail on the unique key, and the writer retries its jobs one by one, each of
+which then finds the stored reply. Nothing is answered before its batch has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.engine import Connection, Engine
+
+from bot.dispatch import dispatch
+from bot.types import Inbound, Reply, join_replies
+from bot.writer import Batch, GroupCommitWriter
+from core.settings import Settings
+from handlers.base import Context, StudentFacts
+from models.attendance import DueFacts, approved_leave_days, first_bindings
+from models.checkins import checkins_of_students_between, placements_of_students
+from models.inbound import (
+    KEY_LENGTH,
+    claim_inbounds,
+    dialog_states,
+    senders,
+    stored_replies,
+    touch_accounts,
+)
+from models.queue import outbox_row, queue_rows, queue_rows_returning_ids
+from models.replay import insert_nonces, stored_nonces
+
+log = logging.getLogger(__name__)
+
+MODES = ("passive", "push", "return", "silent")
+# WeChat waits 5 s for an answer, then retries. A message handled later than this after it
+# arrived is answered "success" and its reply goes through the outbox instead (same commit).
+LATE_AFTER_S = 4.0
+# A passive text reply may carry at most 2,048 bytes; the rest goes through the outbox.
+PASSIVE_MAX_BYTES = 2000
+# Pushed replies wait this long in the outbox for the adapter to send them itself.
+PUSH_GRACE_S = 60.0
+SORRY = (
+    "系统繁忙，请稍后再试。",
+    "Something went wrong on our side, please try again in a moment.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """What became of one message (see the module docstring for the adapter contract)."""
+
+    status: str  # done | duplicate | failed | refused (a replayed callback: nothing done)
+    replies: tuple[Reply, ...] = ()
+    answer: str = ""  # passive mode: the text to answer now ('' = "success")
+    pushed: tuple[int, ...] = ()  # push mode: outbox rows of `replies`, one per reply
+
+
+def split_passive(text: str) -> tuple[str, str]:
+    """Cut a reply at a paragraph so that the passive part fits WeChat's limit."""
+    if len(text.encode()) <= PASSIVE_MAX_BYTES:
+        return text, ""
+    head, size = [], 0
+    for para in text.split("\n\n"):
+        n = len(para.encode()) + 2
+        if size + n > PASSIVE_MAX_BYTES and head:
+            break
+        head.append(para)
+        size += n
+    first = "\n\n".join(head)
+    if len(first.encode()) > PASSIVE_MAX_BYTES:  # one huge paragraph: cut by characters
+        first = first.encode()[:PASSIVE_MAX_BYTES].decode("utf-8", "ignore")
+    return first, text[len(first) :].strip()
+
+
+def sorry(inbound: Inbound) -> Handled:
+    text = SORRY[1] if inbound.language == "en" else SORRY[0]
+    return Handled("failed", (Reply(text),), answer=text)
+
+
+class _BatchState:
+    """What one transaction's messages read up front and write just before the commit."""
+
+    __slots__ = (
+        "accounts",
+        "claims",
+        "dialogs",
+        "facts",
+        "known",
+        "new_nonces",
+        "nonces",
+        "touches",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.accounts: dict = {}  # (channel, user) -> active binding row or None
+        self.dialogs: dict = {}  # (channel, user) -> dialog state row or None
+        self.facts: dict = {}  # student id -> StudentFacts
+        self.known: dict = {}  # (channel, key) -> reply stored before this batch
+        self.claims: dict = {}  # (channel, key) -> the dedupe row claimed in this batch
+        self.touches: dict = {}  # account id -> the earliest message time in this batch
+        self.nonces: dict = {}  # (timestamp, nonce) -> digest accepted before this batch
+        self.new_nonces: dict = {}  # (timestamp, nonce) -> the row accepted in this batch
+
+    def remember(self, ctx: Context) -> None:
+        """A handler bound, unbound or moved a dialog: later messages of the batch see it."""
+        who = (ctx.inbound.channel, ctx.inbound.user_id)
+        self.accounts[who] = ctx.account
+        self.dialogs[who] = ctx.dialog
+
+    def flush(self, conn: Connection) -> None:
+        # The replay guard and the dedupe rows first: a pair or a key stored meanwhile by
+        # another process fails the batch before anything else is written.
+        insert_nonces(conn, list(self.new_nonces.values()))
+        claim_inbounds(conn, list(self.claims.values()))
+        if self.touches:
+            touch_accounts(conn, self.touches, min(self.touches.values()))
+
+
+class MessageJob:
+    """One message waiting for the writer: `job(conn, batch) -> Handled`."""
+
+    __slots__ = ("deadline", "inbound", "key", "mode", "pipeline", "replay_key")
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        inbound: Inbound,
+        key: str,
+        mode: str,
+        deadline: float,
+        replay_key: dict | None = None,
+    ):
+        self.pipeline, self.inbound, self.key, self.mode = pipeline, inbound, key, mode
+        self.deadline, self.replay_key = deadline, replay_key
+
+    @property
+    def prepare(self):
+        return self.pipeline.prepare  # the writer calls it once for all messages of a batch
+
+    def __call__(self, conn: Connection, batch: Batch) -> Handled:
+        return self.pipeline.handle_in(self, conn, batch)
+
+
+class Pipeline:
+    """Hands messages to the group-commit writer(s) and answers when they are durable."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        lanes: int | None = None,
+        late_after_s: float = LATE_AFTER_S,
+    ):
+        self.engine, self.settings = engine, settings
+        self.late_after_s = late_after_s
+        if lanes is None:  # SQLite has one writer; PostgreSQL overlaps round trips
+            lanes = 1 if engine.dialect.name == "sqlite" else 2
+        self.writers = [GroupCommitWriter(engine) for _ in range(lanes)]
+
+    # --- the adapters' side ----------------------------------------------------------------
+
+    async def submit(
+        self,
+        inbound: Inbound,
+        key: str = "",
+        *,
+        mode: str = "return",
+        replay_key: dict | None = None,
+    ) -> Handled:
+        """Handle one message; answers once its effects are durable (or it failed).
+
+        `replay_key` ({timestamp, nonce, digest}, WeChat's): the pair is accepted once, in the
+        message's own transaction; a pair seen before with another message is "refused".
+        """
+        job = self.job(inbound, key, mode=mode, replay_key=replay_key)
+        try:
+            return await self._writer(inbound).submit(job)
+        except Exception:
+            log.exception("handling %s message %s failed", inbound.channel, key or "-")
+            return sorry(inbound)
+
+    def run(self, inbound: Inbound, key: str = "", *, mode: str = "return") -> Handled:
+        """Handle one message from a plain thread (the terminal, tests, the CLI)."""
+        job = self.job(inbound, key, mode=mode)
+        try:
+            return self._writer(inbound).run(job)
+        except Exception:
+            log.exception("handling %s message %s failed", inbound.channel, key or "-")
+            return sorry(inbound)
+
+    def __call__(self, inbound: Inbound) -> list[Reply]:
+        """The replies to one message, as the terminal shows them."""
+        return list(self.run(inbound).replies)
+
+    def job(
+        self, inbound: Inbound, key: str = "", *, mode: str = "return", replay_key=None
+    ) -> MessageJob:
+        """The writer job for one message (see submit; tests run several as one batch)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown reply mode {mode!r}")
+        deadline = time.monotonic() + self.late_after_s
+        return MessageJob(self, inbound, key, mode, deadline, replay_key)
+
+    def _writer(self, inbound: Inbound) -> GroupCommitWriter:
+        """One lane per sender, so that one person's messages are handled in order."""
+        if len(self.writers) == 1:
+            return self.writers[0]
+        lane = zlib.crc32(f"{inbound.channel}:{inbound.user_id}".encode()) % len(self.writers)
+        return self.writers[lane]
+
+    # --- the writer's side -------------------------------------------------------------------
+
+    def prepare(self, conn: Connection, batch: Batch, jobs: list[MessageJob]) -> None:
+        """Read what the batch's messages need in a few statements, whatever their number."""
+        state = batch.data[self] = _BatchState()
+        batch.before_commit(self, state.flush)
+        users: dict[str, set[str]] = {}
+        keys: dict[str, set[str]] = {}
+        pairs = [(j.replay_key["timestamp"], j.replay_key["nonce"]) for j in jobs if j.replay_key]
+        if pairs:
+            state.nonces = stored_nonces(conn, pairs=pairs)
+        for job in jobs:
+            channel = job.inbound.channel
+            users.setdefault(channel, set()).add(job.inbound.user_id)
+            if job.key:
+                keys.setdefault(channel, set()).add(job.key)
+        for channel, ids in users.items():
+            bound = senders(conn, channel=channel, external_ids=ids)
+            dialogs = dialog_states(conn, channel=channel, external_ids=ids)
+            for user in ids:
+                state.accounts[(channel, user)] = bound.get(user)
+                state.dialogs[(channel, user)] = dialogs.get(user)
+        for channel, channel_keys in keys.items():
+            stored = stored_replies(conn, channel=channel, keys=channel_keys)
+            state.known.update(((channel, key), reply) for key, reply in stored.items())
+        self._read_students(conn, state, jobs)
+
+    def _read_students(self, conn: Connection, state: _BatchState, jobs) -> None:
+        """What the batch's student senders' check-ins and 状态 read, set-wise: placements, this
+        week's check-ins, first bindings and approved leave (four statements per batch)."""
+        tz = self.settings.tz
+        days = [job.inbound.at.astimezone(tz).date() for job in jobs]
+        students = {
+            account.person_id
+            for account in state.accounts.values()
+            if account is not None and account.person_kind == "student"
+        }
+        if not students:
+            return
+        first = min(days) - timedelta(days=min(days).weekday())  # that week's Monday
+        last = max(days)
+        placements = placements_of_students(conn, student_ids=students)
+        checkins = checkins_of_students_between(conn, student_ids=students, start=first, end=last)
+        bound = first_bindings(conn, student_ids=students)
+        leaves = approved_leave_days(conn, student_ids=students, first=first, last=last)
+        for student_id in students:
+            mine = placements.get(student_id, [])
+            due = DueFacts(
+                placements=tuple(mine),
+                bound_at=bound.get(student_id),
+                leaves=tuple(leaves.get(student_id, ())),
+            )
+            facts = StudentFacts(mine, first, last, due=due)
+            for row in checkins.get(student_id, ()):
+                facts.add(row)
+            state.facts[student_id] = facts
+
+    def handle_in(self, job: MessageJob, conn: Connection, batch: Batch) -> Handled:
+        """Route and handle one message inside the batch's transaction."""
+        state: _BatchState = batch.data[self]
+        inbound = job.inbound
+        who = (inbound.channel, inbound.user_id)
+        claim = (inbound.channel, job.key[:KEY_LENGTH]) if job.key else None
+        if job.replay_key is not None and not self._accept_once(state, job.replay_key, inbound.at):
+            return Handled("refused")
+        if claim is not None:
+            if claim in state.known:
+                return Handled("duplicate", answer=state.known[claim])
+            if claim in state.claims:  # repeated within this batch: the first one's answer
+                return Handled("duplicate", answer=state.claims[claim]["reply"])
+        ctx = Context(
+            inbound=inbound,
+            conn=conn,
+            settings=self.settings,
+            now=inbound.at,
+            account=state.accounts.get(who),
+            dialog=state.dialogs.get(who),
+            args=inbound.get_plaintext(),
+            text=inbound.get_plaintext(),
+            on_change=state.remember,
+            batch=batch,
+        )
+        if ctx.account is not None and ctx.account.person_kind == "student":
+            ctx.facts = state.facts.get(ctx.account.person_id)
+        replies = tuple(dispatch(ctx))
+        ctx.finish()
+        handled = self._deliver(conn, job, ctx, replies)
+        if claim is not None:
+            state.claims[claim] = {
+                "channel": claim[0],
+                "dedup_key": claim[1],
+                "reply": handled.answer,
+                "at": inbound.at,
+            }
+        if ctx.account is not None:
+            earliest = state.touches.get(ctx.account.id)
+            if earliest is None or inbound.at < earliest:
+                state.touches[ctx.account.id] = inbound.at
+        return handled
+
+    @staticmethod
+    def _accept_once(state: _BatchState, key: dict, at) -> bool:
+        """The replay guard: a (timestamp, nonce) pair carries one message, however often."""
+        pair = (key["timestamp"], key["nonce"])
+        earlier = state.nonces.get(pair)
+        if earlier is None and pair in state.new_nonces:
+            earlier = state.new_nonces[pair]["digest"]
+        if earlier is not None:
+            return earlier == key["digest"]  # WeChat retrying the same message, or a replay
+        state.new_nonces[pair] = dict(key, at=at)
+        return True
+
+    def _deliver(self, conn: Connection, job: MessageJob, ctx: Context, replies) -> Handled:
+        """Apply the adapter's reply mode; what must be pushed is queued in this transaction."""
+        mode = job.mode
+        if mode == "silent":
+            return Handled("done")
+        if mode == "return":
+            return Handled("done", replies, answer=join_replies(replies))
+        if mode == "push":
+            not_before = ctx.now + timedelta(seconds=PUSH_GRACE_S)
+            replies = tuple(reply for reply in replies if reply.text)
+            rows = [
+                self._reply_row(job, ctx, str(i), reply.text, not_before)
+                for i, reply in enumerate(replies)
+            ]
+            return Handled("done", replies, pushed=tuple(queue_rows_returning_ids(conn, rows)))
+        # passive
+        text = join_replies(replies)
+        if time.monotonic() > job.deadline:
+            log.info("%s %s handled late: its reply goes through the outbox", job.inbound.channel,
+                     job.key)  # fmt: skip
+            passive, rest = "", text
+        else:
+            passive, rest = split_passive(text)
+        if rest:
+            queue_rows(conn, [self._reply_row(job, ctx, "rest", rest, None)])
+        return Handled("done", replies, answer=passive)
+
+    def _reply_row(self, job: MessageJob, ctx: Context, part: str, text: str, not_before):
+        inbound, account = job.inbound, ctx.account
+        key = job.key or f"{inbound.user_id}:{inbound.at.isoformat()}"
+        return outbox_row(
+            key=f"reply:{inbound.channel}:{key}:{part}",
+            channel=inbound.channel,
+            to=inbound.user_id,
+            now=ctx.now,
+            kind="reply",
+            text=text,
+            person_kind=account.person_kind if account is not None else "",
+            person_id=account.person_id if account is not None else None,
+            school_id=account.school_id if account is not None else None,
+            not_before=not_before,
+        )

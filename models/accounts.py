@@ -1,0 +1,148 @@
+"""Bindings of chat accounts: invite codes, binding and unbinding, wrong-code lockouts.
+
+Keyword-only functions over prebuilt Core statements; each takes a Connection or a Session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
+
+from models.channel import BindFailure, ChannelAccount, InviteCode
+
+_ACCOUNT = ChannelAccount.__table__
+_CODE = InviteCode.__table__
+_FAILURE = BindFailure.__table__
+
+_ACCOUNT_ANY_STATE = sa_select(_ACCOUNT).where(
+    _ACCOUNT.c.channel == bindparam("channel"), _ACCOUNT.c.external_id == bindparam("external_id")
+)
+_ACCOUNT_BY_ID = sa_select(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("id"))
+_BOUND_COLUMNS = (
+    "channel", "external_id", "person_kind", "person_id", "school_id", "language",
+    "display_name", "active", "bound_at",
+)  # fmt: skip
+
+
+def _bind_statement(dialect):
+    """One statement: a new binding row, or the sender's old row rebound; returns the row."""
+    stmt = dialect.insert(_ACCOUNT).values({name: bindparam(name) for name in _BOUND_COLUMNS})
+    rebound = {name: stmt.excluded[name] for name in _BOUND_COLUMNS[2:]}
+    return stmt.on_conflict_do_update(
+        index_elements=["channel", "external_id"], set_=rebound
+    ).returning(*_ACCOUNT.c)
+
+
+_BIND = {"postgresql": _bind_statement(postgresql), "sqlite": _bind_statement(sqlite)}
+_DEACTIVATE = update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("b_id")).values(active=False)
+_CODE_BY_VALUE = sa_select(_CODE).where(_CODE.c.code == bindparam("code"))
+# Conditional: of two senders racing for one code, exactly one claims it.
+_CLAIM_CODE = (
+    update(_CODE)
+    .where(
+        _CODE.c.id == bindparam("b_id"),
+        _CODE.c.used_at.is_(None),
+        _CODE.c.expires_at > bindparam("now"),
+    )
+    .values(used_at=bindparam("now"))
+)
+_CODE_USER = update(_CODE).where(_CODE.c.id == bindparam("b_id")).values(used_by=bindparam("by"))
+_RECENT_FAILURES = (
+    sa_select(_FAILURE.c.at)
+    .where(
+        _FAILURE.c.channel == bindparam("channel"),
+        _FAILURE.c.external_id == bindparam("external_id"),
+        _FAILURE.c.at > bindparam("since"),
+    )
+    .order_by(_FAILURE.c.at.desc())
+    .limit(bindparam("limit"))
+)
+_COUNT_FAILURES = sa_select(func.count()).where(
+    _FAILURE.c.channel == bindparam("channel"),
+    _FAILURE.c.external_id == bindparam("external_id"),
+    _FAILURE.c.at > bindparam("since"),
+)
+_INSERT_FAILURE = insert(_FAILURE)
+
+
+def _dialect(executor) -> str:
+    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
+    return bind.dialect.name
+
+
+def account_by_id(executor, *, account_id: int) -> Row | None:
+    return executor.execute(_ACCOUNT_BY_ID, {"id": account_id}).first()
+
+
+def account_for(executor, *, channel: str, external_id: str) -> Row | None:
+    """The binding row of a sender, active or not (one row per channel + external id)."""
+    params = {"channel": channel, "external_id": external_id}
+    return executor.execute(_ACCOUNT_ANY_STATE, params).first()
+
+
+def bind_account(
+    executor,
+    *,
+    channel: str,
+    external_id: str,
+    person_kind: str,
+    person_id: int,
+    school_id: int | None,
+    language: str,
+    display_name: str,
+    now: datetime,
+) -> Row:
+    """Bind a sender to a person (reusing the sender's old row); returns the active binding."""
+    values = dict(
+        channel=channel,
+        external_id=external_id,
+        person_kind=person_kind,
+        person_id=person_id,
+        school_id=school_id,
+        language=language,
+        display_name=display_name[:64],
+        active=True,
+        bound_at=now,
+    )
+    return executor.execute(_BIND[_dialect(executor)], values).one()
+
+
+def deactivate_account(executor, *, account_id: int) -> None:
+    executor.execute(_DEACTIVATE, {"b_id": account_id})
+
+
+def invite_code(executor, *, code: str) -> Row | None:
+    return executor.execute(_CODE_BY_VALUE, {"code": code}).first()
+
+
+def claim_invite_code(executor, *, code_id: int, now: datetime) -> bool:
+    """Mark a code used if it still is unused and unexpired; False when someone was first."""
+    params = {"b_id": code_id, "now": now}
+    result = executor.execute(_CLAIM_CODE, params, execution_options={"preserve_rowcount": True})
+    return result.rowcount == 1
+
+
+def set_code_user(executor, *, code_id: int, account_id: int) -> None:
+    """Which binding a claimed code made."""
+    executor.execute(_CODE_USER, {"b_id": code_id, "by": account_id})
+
+
+def recent_bind_failures(
+    executor, *, channel: str, external_id: str, since: datetime, limit: int
+) -> list[datetime]:
+    """The times of a sender's latest wrong codes after `since`, newest first."""
+    params = dict(channel=channel, external_id=external_id, since=since, limit=limit)
+    return list(executor.execute(_RECENT_FAILURES, params).scalars())
+
+
+def count_bind_failures(executor, *, channel: str, external_id: str, since: datetime) -> int:
+    params = dict(channel=channel, external_id=external_id, since=since)
+    return int(executor.execute(_COUNT_FAILURES, params).scalar() or 0)
+
+
+def record_bind_failure(executor, *, channel: str, external_id: str, at: datetime) -> None:
+    executor.execute(_INSERT_FAILURE, dict(channel=channel, external_id=external_id, at=at))

@@ -1,0 +1,38 @@
+"""The audit log: who changed what, and when (one insert, from a Session or a Connection)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert
+
+from models.console import AuditLog
+from models.types import utcnow
+
+_INSERT = insert(AuditLog.__table__)
+
+
+def record(
+    executor,
+    *,
+    actor: str,
+    action: str,
+    target_kind: str = "",
+    target_id: object = "",
+    school_id: int | None = None,
+    at: datetime | None = None,
+    **detail,
+) -> None:
+    """Append one line to the audit log."""
+    executor.execute(
+        _INSERT,
+        dict(
+            at=at or utcnow(),
+            actor=actor[:64],
+            action=action[:64],
+            target_kind=target_kind[:32],
+            target_id=str(target_id)[:64],
+            school_id=school_id,
+            detail=detail,
+        ),
+    )

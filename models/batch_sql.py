@@ -1,0 +1,174 @@
+"""Driver-level SQL for the batched writer: statements built once, lists as one parameter.
+
+This is the fast-path plumbing under models/: not "small queries" but the tools the batched
+inbound path (bot/pipeline.py) and set-wise readers use to keep SQLAlchemy's per-call work
+out of the hot path:
+- a list travels as ONE parameter (a JSON array read by json_each on SQLite, an array compared
+  with ANY on PostgreSQL), so each statement is built and compiled once per dialect, where
+  `IN (...)` with an expanding parameter is rendered anew, in Python, for every call;
+- many rows are inserted as one driver executemany with the columns' own bind processors;
+- PostgreSQL statements can take binary array parameters (psycopg quotes text arrays slowly).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from functools import partial
+
+from sqlalchemy import Column, String, any_, bindparam, func, insert, literal_column
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+DIALECTS = ("postgresql", "sqlite")
+# Written into the SQL rather than bound: a generic plan then knows them too.
+ZERO, ONE = literal_column("0"), literal_column("1")
+
+
+def member(dialect: str, column, name: str, item_type):
+    """`column` is one of the list parameter `name` (see listed)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(item_type)))
+    values = func.json_each(bindparam(name, type_=String)).table_valued("value")
+    return column.in_(sa_select(values.c.value))
+
+
+def per_dialect(build: Callable) -> dict:
+    """{dialect: build(member)}, `member(column, name, item_type)` being that dialect's test."""
+    return {dialect: build(partial(member, dialect)) for dialect in DIALECTS}
+
+
+def listed(bind, values: Iterable) -> list | str:
+    """The value of a list parameter of the statements built by per_dialect (`bind`: a
+    Connection or an Engine)."""
+    values = list(values)
+    return values if bind.dialect.name == "postgresql" else json.dumps(values)
+
+
+def ignoring(table, *key: str) -> dict:
+    """INSERT ... ON CONFLICT (key) DO NOTHING, one statement per dialect."""
+    return {
+        "postgresql": postgresql.insert(table).on_conflict_do_nothing(index_elements=list(key)),
+        "sqlite": sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key)),
+    }
+
+
+def one_probe_per_row(names: tuple[str, ...], arrays: dict, probe, name: str = "found"):
+    """PostgreSQL: (wanted, found): the rows of unnest(`arrays`) named `names`, and `probe(wanted)`
+    run once for each of them as a LATERAL subquery.
+
+    A plan that statistics cannot spoil: PostgreSQL knows nothing of today's rows until the
+    next ANALYZE (a new day, a fresh table), and then prefers reading all of them over one
+    index probe per key, a cost that grows with the table. A subquery with an OFFSET or LIMIT
+    is not flattened into a join, so each key is one probe of the index on all its columns.
+    """
+    params = [bindparam(param, type_=postgresql.ARRAY(kind)) for param, kind in arrays.items()]
+    wanted = func.unnest(*params).table_valued(*names).render_derived(name="wanted")
+    return wanted, probe(wanted).lateral(name)
+
+
+def json_rows(select):
+    """PostgreSQL: the rows of `select` as one JSON array of arrays ('[]' when there are none)."""
+    rows = select.subquery()
+    return sa_select(
+        func.coalesce(func.json_agg(func.json_build_array(*rows.c)), literal_column("'[]'::json"))
+    ).scalar_subquery()
+
+
+class RowsInsert:
+    """An INSERT of many rows as one executemany on the driver.
+
+    SQLAlchemy's work per execution of a list of rows (a cache lookup, then every value of
+    every row through its type's processing) cost the writer more than the database's own
+    work. Here the statement is compiled once per dialect and the rows are converted with the
+    columns' own bind processors, so the database gets exactly what SQLAlchemy would send.
+    """
+
+    def __init__(self, table, columns: tuple[str, ...]):
+        self.table, self.columns = table, columns
+        self._prepared: dict[type, tuple] = {}  # per dialect class (its driver's paramstyle)
+
+    def _for(self, dialect) -> tuple:
+        prepared = self._prepared.get(type(dialect))
+        if prepared is None:
+            compiled = insert(self.table).compile(
+                dialect=dialect, column_keys=list(self.columns), for_executemany=True
+            )
+            names = compiled.positiontup if compiled.positional else self.columns
+            processors = tuple(
+                (name, self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                for name in names
+            )
+            prepared = self._prepared[type(dialect)] = (
+                compiled.string,
+                compiled.positional,
+                processors,
+            )
+        return prepared
+
+    def __call__(self, conn: Connection, rows: list[dict]) -> None:
+        if not rows:
+            return
+        sql, positional, processors = self._for(conn.dialect)
+        if positional:
+            params = [
+                tuple(row[name] if p is None else p(row[name]) for name, p in processors)
+                for row in rows
+            ]
+        else:
+            params = [
+                {name: row[name] if p is None else p(row[name]) for name, p in processors}
+                for row in rows
+            ]
+        conn.exec_driver_sql(sql, params)
+
+
+class BinaryStatement:
+    """A PostgreSQL statement compiled once and run by psycopg with binary parameters.
+
+    psycopg sends a list in text form unless asked otherwise, and quoting every element cost
+    the writer more than executing the statement; binary parameters (`%(name)b`) skip that.
+    SQLAlchemy does not process the values of a driver-level statement, so each parameter
+    named in `columns` goes through that column type's bind processing here (each element of
+    an array parameter), as in RowsInsert.
+    """
+
+    _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+    def __init__(self, statement, columns: dict[str, tuple[Column, bool]]):
+        self.statement, self.columns = statement, columns  # name -> (column, is an array)
+        self._prepared: tuple | None = None
+
+    def _prepare(self, dialect) -> tuple:
+        if self._prepared is None:
+            sql = self._PLACEHOLDER.sub(r"%(\1)b", self.statement.compile(dialect=dialect).string)
+            processors = []
+            for name, (column, is_array) in self.columns.items():
+                process = column.type.dialect_impl(dialect).bind_processor(dialect)
+                if process is not None:
+                    processors.append((name, process, is_array))
+            self._prepared = (sql, processors)
+        return self._prepared
+
+    def __call__(self, conn: Connection, params: dict) -> None:
+        sql, processors = self._prepare(conn.dialect)
+        for name, process, is_array in processors:
+            value = params[name]
+            params[name] = [process(v) for v in value] if is_array else process(value)
+        conn.exec_driver_sql(sql, params)
+
+
+def unnested(table, columns: tuple[str, ...], prefix: str, params: dict):
+    """SELECT * FROM unnest(one array parameter `prefix_column` per column): rows as columns.
+
+    Each parameter is added to `params` (name -> (column, True)) for BinaryStatement.
+    """
+    arrays = []
+    for name in columns:
+        param = f"{prefix}_{name}"
+        arrays.append(bindparam(param, type_=postgresql.ARRAY(table.c[name].type)))
+        params[param] = (table.c[name], True)
+    rows = func.unnest(*arrays).table_valued(*columns).render_derived(name=prefix)
+    return sa_select(*rows.c)

@@ -1,0 +1,139 @@
+"""Small keyword-only reads and writes of tickets, alerts and their notes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Row
+
+from models.console import ConsoleUser
+from models.tickets import Alert, CaseNote, Ticket
+
+_TICKET = Ticket.__table__
+_ALERT = Alert.__table__
+_NOTE = CaseNote.__table__
+_USER = ConsoleUser.__table__
+
+_OPEN_COUNT = sa_select(func.count()).where(
+    _TICKET.c.student_id == bindparam("student_id"), _TICKET.c.status != "resolved"
+)
+_INSERT_TICKET = insert(_TICKET).returning(_TICKET.c.id)
+_INSERT_NOTE = insert(_NOTE)
+_ALERT_OF_DAY = sa_select(_ALERT.c.id).where(
+    _ALERT.c.kind == bindparam("kind"),
+    _ALERT.c.student_id == bindparam("student_id"),
+    _ALERT.c.day == bindparam("day"),
+)
+_INSERT_ALERT = insert(_ALERT).returning(_ALERT.c.id)
+_REOPEN_ALERT = (
+    update(_ALERT)
+    .where(_ALERT.c.id == bindparam("b_id"))
+    .values(
+        severity=bindparam("severity"),
+        status="open",
+        message=bindparam("message"),
+        ticket_id=bindparam("ticket_id"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_SCHOOL_ADMINS = (
+    sa_select(_USER.c.id)
+    .where(
+        _USER.c.role == "school",
+        _USER.c.school_id == bindparam("school_id"),
+        _USER.c.active.is_(True),
+    )
+    .order_by(_USER.c.id)
+)
+_TICKET_BY_ID = sa_select(_TICKET).where(_TICKET.c.id == bindparam("id"))
+_SET_CATEGORY = (
+    update(_TICKET)
+    .where(_TICKET.c.id == bindparam("b_id"))
+    .values(
+        category=bindparam("category"),
+        categories=bindparam("categories"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_NOTE_COUNT = sa_select(func.count()).where(
+    _NOTE.c.case_kind == bindparam("kind"), _NOTE.c.case_id == bindparam("case_id")
+)
+
+
+def open_ticket_count(executor, *, student_id: int) -> int:
+    """A student's tickets not yet resolved."""
+    return int(executor.execute(_OPEN_COUNT, {"student_id": student_id}).scalar() or 0)
+
+
+def ticket_by_id(executor, *, ticket_id: int) -> Row | None:
+    return executor.execute(_TICKET_BY_ID, {"id": ticket_id}).first()
+
+
+def set_ticket_category(executor, *, ticket_id: int, categories: list[str], now: datetime) -> None:
+    """The main category is the first of `categories`."""
+    params = dict(b_id=ticket_id, category=categories[0], categories=categories, updated_at=now)
+    executor.execute(_SET_CATEGORY, params)
+
+
+def insert_ticket(executor, **values) -> int:
+    return executor.execute(_INSERT_TICKET, values).scalar_one()
+
+
+def add_case_note(
+    executor, *, kind: str, case_id: int, actor: str, status: str, note: str, at: datetime
+) -> None:
+    """One step in a case's history (a note alone when the status stays)."""
+    executor.execute(
+        _INSERT_NOTE,
+        dict(case_kind=kind, case_id=case_id, actor=actor[:64], status=status, note=note, at=at),
+    )
+
+
+def note_count(executor, *, kind: str, case_id: int) -> int:
+    return int(executor.execute(_NOTE_COUNT, {"kind": kind, "case_id": case_id}).scalar() or 0)
+
+
+def raise_alert(
+    executor,
+    *,
+    kind: str,
+    school_id: int,
+    student_id: int,
+    day: date,
+    severity: str,
+    message: str,
+    now: datetime,
+    ticket_id: int | None = None,
+) -> int:
+    """Open the (kind, student, day) alert, or reopen it with this message; returns its id."""
+    found = executor.execute(
+        _ALERT_OF_DAY, {"kind": kind, "student_id": student_id, "day": day}
+    ).scalar()
+    if found is not None:
+        executor.execute(
+            _REOPEN_ALERT,
+            dict(
+                b_id=found, severity=severity, message=message, ticket_id=ticket_id, updated_at=now
+            ),
+        )
+        return found
+    values = dict(
+        school_id=school_id,
+        student_id=student_id,
+        kind=kind,
+        severity=severity,
+        day=day,
+        message=message,
+        ticket_id=ticket_id,
+        status="open",
+        created_at=now,
+        updated_at=now,
+    )
+    return executor.execute(_INSERT_ALERT, values).scalar_one()
+
+
+def school_admin_ids(executor, *, school_id: int) -> list[int]:
+    """The active console admins of a school (they are told of urgent and escalated cases)."""
+    return list(executor.execute(_SCHOOL_ADMINS, {"school_id": school_id}).scalars())

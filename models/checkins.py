@@ -1,0 +1,223 @@
+"""Check-ins: the one writer of a check-in (with its roll-up and alert), and the reads around it.
+
+`record_checkin` is the only code that stores a check-in, whether it came from a location
+message, the check-in page or an approved make-up request; it keeps the school's daily roll-up
+in step (per batch when the inbound path hands it its batch, else at once). Every function takes
+a Core Connection or an ORM Session.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+
+from sqlalchemy import Integer, bindparam, insert
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Row
+
+from models.batch_sql import ignoring, listed, per_dialect
+from models.placement import Placement
+from models.records import CheckIn, LocationSample
+from models.stats import bump_school_day
+from models.tickets import Alert
+
+_PLACEMENT = Placement.__table__
+_CHECKIN = CheckIn.__table__
+_SAMPLE = LocationSample.__table__
+_ALERT = Alert.__table__
+
+CHECKIN_COLUMNS = tuple(c.key for c in _CHECKIN.c if c.key != "id")
+# What readers use of a placement and a check-in: row bookkeeping times are left out (every
+# aware timestamp read costs a conversion, and a teacher's 今日 reads dozens of rows).
+_PLACEMENT_READ = [c for c in _PLACEMENT.c if c.key not in ("created_at", "updated_at")]
+_CHECKIN_READ = [c for c in _CHECKIN.c if c.key != "created_at"]
+
+_PLACEMENTS_OF = (
+    sa_select(*_PLACEMENT_READ)
+    .where(_PLACEMENT.c.student_id == bindparam("student_id"))
+    .order_by(_PLACEMENT.c.start_date, _PLACEMENT.c.id)
+)
+_CHECKINS_BETWEEN = (
+    sa_select(*_CHECKIN_READ)
+    .where(
+        _CHECKIN.c.student_id == bindparam("student_id"),
+        _CHECKIN.c.day >= bindparam("start"),
+        _CHECKIN.c.day <= bindparam("end"),
+    )
+    .order_by(_CHECKIN.c.at, _CHECKIN.c.id)
+)
+_PLACEMENTS_OF_MANY = per_dialect(
+    lambda member: (
+        sa_select(*_PLACEMENT_READ)
+        .where(member(_PLACEMENT.c.student_id, "student_ids", Integer))
+        .order_by(_PLACEMENT.c.student_id, _PLACEMENT.c.start_date, _PLACEMENT.c.id)
+    )
+)
+_CHECKINS_OF_MANY_ON = per_dialect(
+    lambda member: (
+        sa_select(*_CHECKIN_READ)
+        .where(
+            member(_CHECKIN.c.student_id, "student_ids", Integer),
+            _CHECKIN.c.day == bindparam("day"),
+        )
+        .order_by(_CHECKIN.c.at, _CHECKIN.c.id)
+    )
+)
+_CHECKINS_OF_MANY_BETWEEN = per_dialect(
+    lambda member: (
+        sa_select(*_CHECKIN_READ)
+        .where(
+            member(_CHECKIN.c.student_id, "student_ids", Integer),
+            _CHECKIN.c.day >= bindparam("start"),
+            _CHECKIN.c.day <= bindparam("end"),
+        )
+        .order_by(_CHECKIN.c.at, _CHECKIN.c.id)
+    )
+)
+_INSERT_CHECKIN = insert(_CHECKIN).returning(_CHECKIN.c.id)
+_INSERT_SAMPLE = insert(_SAMPLE)
+_ALERT_ONCE = ignoring(_ALERT, "kind", "student_id", "day")
+
+
+def _bind(executor):
+    return executor.get_bind() if hasattr(executor, "get_bind") else executor
+
+
+def _dialect(executor) -> str:
+    return _bind(executor).dialect.name
+
+
+def placements_of(executor, *, student_id: int) -> list[Row]:
+    """A student's placements, oldest first."""
+    return list(executor.execute(_PLACEMENTS_OF, {"student_id": student_id}))
+
+
+def checkins_between(executor, *, student_id: int, start: date, end: date) -> list[Row]:
+    """A student's check-ins on days start..end (both included), oldest first."""
+    params = {"student_id": student_id, "start": start, "end": end}
+    return list(executor.execute(_CHECKINS_BETWEEN, params))
+
+
+def checkins_on(executor, *, student_id: int, day: date) -> list[Row]:
+    return checkins_between(executor, student_id=student_id, start=day, end=day)
+
+
+def placements_of_students(executor, *, student_ids) -> dict[int, list[Row]]:
+    """The placements of many students, oldest first, by student id."""
+    params = {"student_ids": listed(_bind(executor), sorted(set(student_ids)))}
+    out: dict[int, list[Row]] = {}
+    for row in executor.execute(_PLACEMENTS_OF_MANY[_dialect(executor)], params):
+        out.setdefault(row.student_id, []).append(row)
+    return out
+
+
+def checkins_of_students_on(executor, *, student_ids, day: date) -> dict[int, list[Row]]:
+    """The check-ins of many students on one day, oldest first, by student id."""
+    params = {"student_ids": listed(_bind(executor), sorted(set(student_ids))), "day": day}
+    out: dict[int, list[Row]] = {}
+    for row in executor.execute(_CHECKINS_OF_MANY_ON[_dialect(executor)], params):
+        out.setdefault(row.student_id, []).append(row)
+    return out
+
+
+def checkins_of_students_between(
+    executor, *, student_ids, start: date, end: date
+) -> dict[int, list[Row]]:
+    """The check-ins of many students on days start..end, oldest first, by student id."""
+    ids = listed(_bind(executor), sorted(set(student_ids)))
+    params = {"student_ids": ids, "start": start, "end": end}
+    out: dict[int, list[Row]] = {}
+    for row in executor.execute(_CHECKINS_OF_MANY_BETWEEN[_dialect(executor)], params):
+        out.setdefault(row.student_id, []).append(row)
+    return out
+
+
+def record_checkin(
+    executor,
+    *,
+    school_id: int,
+    student_id: int,
+    placement_id: int,
+    values: dict,
+    first_today: bool,
+    outside_alert: str | None = None,
+    batch=None,
+) -> int:
+    """Store one check-in (`values`: the other columns) and count it in the daily roll-up.
+
+    `outside_alert`: the teacher's line when it lies outside the fence (one alert per student
+    and day). `batch`: the inbound path's writer batch, whose roll-ups are added up and
+    written once just before it commits; without one the roll-up is written now.
+    """
+    row = dict(values, school_id=school_id, student_id=student_id, placement_id=placement_id)
+    new_id = executor.execute(_INSERT_CHECKIN, row).scalar_one()
+    day = values["day"]
+    added = (school_id, day)
+    if batch is None:
+        bump_school_day(
+            executor,
+            school_id=school_id,
+            day=day,
+            checkins=1,
+            students_checked_in=int(first_today),
+        )
+    else:
+        totals = batch.data.get(_ROLLUPS)
+        if totals is None:
+            totals = batch.data[_ROLLUPS] = (Counter(), Counter())
+            batch.before_commit(_ROLLUPS, lambda conn: _write_rollups(conn, totals))
+        totals[0][added] += 1
+        totals[1][added] += int(first_today)
+    if outside_alert is not None:
+        executor.execute(
+            _ALERT_ONCE[_dialect(executor)],
+            dict(
+                school_id=school_id,
+                student_id=student_id,
+                kind="outside_fence",
+                severity="normal",
+                day=day,
+                message=outside_alert,
+                status="open",
+                created_at=values["created_at"],
+                updated_at=values["created_at"],
+            ),
+        )
+    return new_id
+
+
+_ROLLUPS = "checkin_rollups"
+
+
+def _write_rollups(conn, totals: tuple[Counter, Counter]) -> None:
+    checkins, students = totals
+    # Sorted, so that two processes' batches lock the roll-up rows in the same order.
+    for school_id, day in sorted(checkins):
+        bump_school_day(
+            conn,
+            school_id=school_id,
+            day=day,
+            checkins=checkins[(school_id, day)],
+            students_checked_in=students[(school_id, day)],
+        )
+
+
+def record_location_sample(executor, *, account, inbound, at: datetime) -> None:
+    """Keep a passive location (WeChat LOCATION event, Telegram live update) as evidence."""
+    loc = inbound.location
+    executor.execute(
+        _INSERT_SAMPLE,
+        dict(
+            school_id=account.school_id,
+            student_id=account.person_id,
+            channel=inbound.channel,
+            external_id=inbound.user_id,
+            at=at,
+            lat=loc.lat,
+            lng=loc.lng,
+            datum=loc.datum[:8],
+            accuracy_m=loc.accuracy_m,
+            live_period=loc.live_period,
+            source=loc.source[:16],
+        ),
+    )

@@ -1,0 +1,139 @@
+"""What the inbound path reads for a whole batch at once, and writes just before its commit.
+
+A batch of messages needs its senders' bindings, their dialog states and the replies already
+stored for its dedupe keys: three statements for the batch, whatever its size (lists travel as
+one parameter, see models.batch_sql). Its dedupe rows and the senders' 48-hour windows are
+written in one statement each just before the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Integer, String, bindparam, delete, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
+
+from models.batch_sql import RowsInsert, listed, per_dialect
+from models.channel import ChannelAccount, ConversationState, InboundSeen
+
+_ACCOUNT = ChannelAccount.__table__
+_STATE = ConversationState.__table__
+_SEEN = InboundSeen.__table__
+
+ACCOUNT_COLUMNS = tuple(c.key for c in _ACCOUNT.c)
+_SENDERS = per_dialect(
+    lambda member: sa_select(_ACCOUNT).where(
+        _ACCOUNT.c.channel == bindparam("channel"),
+        _ACCOUNT.c.active.is_(True),
+        member(_ACCOUNT.c.external_id, "external_ids", String),
+    )
+)
+_STATES = per_dialect(
+    lambda member: sa_select(_STATE).where(
+        _STATE.c.channel == bindparam("channel"),
+        member(_STATE.c.external_id, "external_ids", String),
+    )
+)
+_STORED = per_dialect(
+    lambda member: sa_select(_SEEN.c.dedup_key, _SEEN.c.reply).where(
+        _SEEN.c.channel == bindparam("channel"),
+        member(_SEEN.c.dedup_key, "keys", String),
+    )
+)
+_TOUCH = per_dialect(
+    lambda member: (
+        update(_ACCOUNT)
+        .where(member(_ACCOUNT.c.id, "account_ids", Integer))
+        .values(last_inbound_at=bindparam("b_at"))
+    )
+)
+_INSERT_SEENS = RowsInsert(_SEEN, ("channel", "dedup_key", "reply", "at"))
+KEY_LENGTH = 128  # inbound_seen.dedup_key
+
+
+def senders(conn: Connection, *, channel: str, external_ids: Iterable[str]) -> dict[str, Row]:
+    """The active binding of each sender that has one, by external id."""
+    params = {"channel": channel, "external_ids": listed(conn, sorted(set(external_ids)))}
+    return {row.external_id: row for row in conn.execute(_SENDERS[conn.dialect.name], params)}
+
+
+def dialog_states(conn: Connection, *, channel: str, external_ids: Iterable[str]) -> dict[str, Row]:
+    """The stored dialog state of each sender that has one (expired ones included)."""
+    params = {"channel": channel, "external_ids": listed(conn, sorted(set(external_ids)))}
+    return {row.external_id: row for row in conn.execute(_STATES[conn.dialect.name], params)}
+
+
+def stored_replies(conn: Connection, *, channel: str, keys: Iterable[str]) -> dict[str, str]:
+    """The inbound keys among `keys` already recorded, with their stored replies ('' if none)."""
+    wanted = sorted({key[:KEY_LENGTH] for key in keys})
+    params = {"channel": channel, "keys": listed(conn, wanted)}
+    rows = conn.execute(_STORED[conn.dialect.name], params)
+    return {row.dedup_key: row.reply or "" for row in rows}
+
+
+def claim_inbounds(conn: Connection, rows: list[dict]) -> None:
+    """Insert dedupe rows (channel, dedup_key, reply, at) in one executemany.
+
+    A plain INSERT: a key recorded meanwhile by another process is a unique violation, and the
+    caller's transaction fails rather than having the same effect twice.
+    """
+    _INSERT_SEENS(conn, rows)
+
+
+def touch_accounts(conn: Connection, account_ids: Iterable[int], at: datetime) -> None:
+    """Open the 48-hour window of many accounts in one statement: the only writer of
+    `last_inbound_at` (`at`: the batch's earliest message, so a window is never stretched)."""
+    ids = sorted(set(account_ids))
+    if ids:
+        params = {"account_ids": listed(conn, ids), "b_at": at}
+        conn.execute(_TOUCH[conn.dialect.name], params)
+
+
+# --- dialog state, one sender at a time -----------------------------------------------------
+
+_STATE_VALUES = ("channel", "external_id", "state", "data", "updated_at", "expires_at")
+
+
+def _state_upsert(dialect):
+    stmt = dialect.insert(_STATE).values({name: bindparam(name) for name in _STATE_VALUES})
+    return stmt.on_conflict_do_update(
+        index_elements=["channel", "external_id"],
+        set_={name: stmt.excluded[name] for name in ("state", "data", "updated_at", "expires_at")},
+    )
+
+
+_SET_STATE = {"postgresql": _state_upsert(postgresql), "sqlite": _state_upsert(sqlite)}
+_CLEAR_STATE = delete(_STATE).where(
+    _STATE.c.channel == bindparam("channel"), _STATE.c.external_id == bindparam("external_id")
+)
+
+
+def set_dialog_state(
+    conn: Connection,
+    *,
+    channel: str,
+    external_id: str,
+    state: str,
+    data: dict,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    """Store (or replace) the dialog step of a sender."""
+    conn.execute(
+        _SET_STATE[conn.dialect.name],
+        dict(
+            channel=channel,
+            external_id=external_id,
+            state=state,
+            data=data,
+            updated_at=now,
+            expires_at=expires_at,
+        ),
+    )
+
+
+def clear_dialog_state(conn: Connection, *, channel: str, external_id: str) -> None:
+    conn.execute(_CLEAR_STATE, {"channel": channel, "external_id": external_id})

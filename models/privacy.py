@@ -1,0 +1,100 @@
+"""Consent to the privacy notice, and marks for once-a-day sweeps."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index, exists, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, SQLModel
+
+from models.people import Guardianship
+from models.types import AwareDateTime
+
+
+class Consent(SQLModel, table=True):
+    """Who accepted which version of the privacy notice, when, and for whose data.
+
+    A student consents for themselves at binding; a parent's binding is the guardian's consent
+    for each of their children (SPEC section 13: minors' guardians consent that way).
+    """
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        Index("ix_consents_student", "student_id"),
+        Index("ix_consents_person", "person_kind", "person_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    person_kind: str = Field(max_length=16)  # who gave it: student | parent | teacher ...
+    person_id: int
+    student_id: int | None = Field(default=None, foreign_key="students.id")  # whose data
+    basis: str = Field(max_length=12)  # self | guardian
+    notice_version: str = Field(max_length=32)
+    channel: str = Field(max_length=16)
+    school_id: int | None = Field(default=None, foreign_key="schools.id")
+    at: datetime = Field(sa_type=AwareDateTime)
+
+
+class DailyRun(SQLModel, table=True):
+    """A once-a-day sweep that has run on a day (several schedulers: the first one claims it)."""
+
+    __tablename__ = "daily_runs"
+    name: str = Field(max_length=32, primary_key=True)
+    day: date = Field(primary_key=True)
+    at: datetime = Field(sa_type=AwareDateTime)
+
+
+def insert_consents(
+    conn,
+    *,
+    person_kind: str,
+    person_id: int,
+    channel: str,
+    school_id: int | None,
+    notice_version: str,
+    at: datetime,
+) -> int:
+    """Record a binding's consent; a parent's covers each child. Returns the rows written."""
+    base = dict(
+        person_kind=person_kind,
+        person_id=person_id,
+        notice_version=notice_version,
+        channel=channel,
+        school_id=school_id,
+        at=at,
+    )
+    if person_kind == "parent":
+        children = conn.execute(
+            select(Guardianship.student_id).where(Guardianship.parent_id == person_id)
+        ).scalars()
+        rows = [dict(base, student_id=child, basis="guardian") for child in children]
+    else:
+        student = person_id if person_kind == "student" else None
+        rows = [dict(base, student_id=student, basis="self")]
+    if rows:
+        conn.execute(insert(Consent.__table__), rows)
+    return len(rows)
+
+
+def guardian_consented(conn, *, student_id: int) -> bool:
+    """Whether a guardian of the student has consented through a parent binding."""
+    return bool(
+        conn.execute(
+            select(exists().where(Consent.student_id == student_id, Consent.basis == "guardian"))
+        ).scalar()
+    )
+
+
+_CLAIM_DAY = {
+    name: dialect.insert(DailyRun.__table__)
+    .on_conflict_do_nothing()
+    .returning(DailyRun.__table__.c.name)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def claim_daily_run(conn, *, name: str, day: date, at: datetime) -> bool:
+    """True once per (name, day) across processes: the caller runs that day's sweep."""
+    bind = conn.get_bind() if hasattr(conn, "get_bind") else conn
+    params = {"name": name, "day": day, "at": at}
+    return conn.execute(_CLAIM_DAY[bind.dialect.name], params).first() is not None

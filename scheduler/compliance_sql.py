@@ -1,0 +1,282 @@
+"""SQL that narrows the daily compliance check to the placements each rule might flag.
+
+Every rule's decision stays in core.compliance; these queries only pick candidates (a superset
+of the violations) so that Python evaluates thousands of placements, not a province. Check-ins
+of the lookback window are summed once per (placement, day) into a temporary table.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    Table,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session
+
+from core.calendar import holiday_name
+from core.compliance_unknown import unknown_conditions, years_later
+from core.due import active_on
+from core.settings import ComplianceSettings, Settings
+from models import CheckIn, Company, Placement, Student, Ticket
+from models.types import AwareDateTime
+from scheduler.absences import analyze_temp
+
+_meta = MetaData()
+DAYS = Table(
+    "tmp_comp_days",
+    _meta,
+    Column("day", Date, primary_key=True),
+    Column("dn", Integer),  # day number, for runs of consecutive days
+    Column("week", Integer),  # ISO year * 100 + ISO week
+    Column("morning", AwareDateTime()),  # night_end on that day: earlier is night
+    Column("evening", AwareDateTime()),  # night_start on that day: later is night
+    Column("holiday", Boolean),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+DAY_SUMS = Table(
+    "tmp_comp_day_sums",
+    _meta,
+    Column("placement_id", Integer, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("dn", Integer),
+    Column("week", Integer),
+    Column("minutes", Integer),  # first-to-last check-in less the break, never below zero
+    Column("night", Integer),  # check-ins at night
+    Column("holiday", Boolean),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+TEMP_TABLES = (DAYS, DAY_SUMS)
+
+
+def drop_temp_tables(session: Session) -> None:
+    for table in TEMP_TABLES:
+        session.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _minutes_between(session: Session, first, last):
+    if _dialect(session) == "sqlite":
+        return cast((func.julianday(last) - func.julianday(first)) * 1440, Integer)
+    return cast(func.extract("epoch", last - first) / 60, Integer)
+
+
+def active(session: Session, today: date) -> ColumnElement[bool]:
+    return active_on(today, _dialect(session))
+
+
+def fill_day_sums(session: Session, settings: Settings, since: date, today: date) -> None:
+    """tmp_comp_day_sums: each placement's worked minutes, night and holiday check-ins a day."""
+    cfg, tz = settings.compliance, settings.tz
+    drop_temp_tables(session)
+    conn = session.connection()
+    for table in TEMP_TABLES:
+        table.create(conn)
+    rows, day = [], since
+    while day <= today:
+        iso = day.isocalendar()
+        rows.append(
+            dict(
+                day=day,
+                dn=day.toordinal(),
+                week=iso.year * 100 + iso.week,
+                morning=datetime.combine(day, cfg.night_end, tz),
+                evening=datetime.combine(day, cfg.night_start, tz),
+                holiday=holiday_name(day, settings) is not None,
+            )
+        )
+        day += timedelta(days=1)
+    session.execute(insert(DAYS), rows)
+    d = DAYS.c
+    span = _minutes_between(session, func.min(CheckIn.at), func.max(CheckIn.at))
+    night = func.sum(case((or_(CheckIn.at < d.morning, CheckIn.at > d.evening), 1), else_=0))
+    minutes = case((span > cfg.break_minutes, span - cfg.break_minutes), else_=0)
+    grouped = (
+        select(
+            CheckIn.placement_id,
+            CheckIn.day,
+            func.min(d.dn),
+            func.min(d.week),
+            minutes,
+            night,
+            func.max(cast(d.holiday, Integer)) > 0,
+        )
+        .join(DAYS, d.day == CheckIn.day)
+        .where(CheckIn.day >= since, CheckIn.day <= today)
+        .group_by(CheckIn.placement_id, CheckIn.day)
+    )
+    columns = ["placement_id", "day", "dn", "week", "minutes", "night", "holiday"]
+    session.execute(insert(DAY_SUMS).from_select(columns, grouped))
+    analyze_temp(session, DAY_SUMS)
+
+
+def checkin_candidates(session: Session, cfg: ComplianceSettings) -> dict[str, set[int]]:
+    """Placements whose check-ins may break night_work, overtime, holiday_work or no_rest_day."""
+    s = DAY_SUMS.c
+    day_max, week_max = cfg.max_day_hours * 60, cfg.max_week_hours * 60
+    out = {
+        "night_work": select(s.placement_id).where(s.night > 0),
+        "holiday_work": select(s.placement_id).where(s.holiday.is_(True)),
+        "overtime": select(s.placement_id)
+        .group_by(s.placement_id, s.week)
+        .having(or_(func.max(s.minutes) > day_max, func.sum(s.minutes) > week_max)),
+    }
+    # Runs of consecutive days: day number less its rank is constant along a run.
+    run = (
+        select(
+            s.placement_id,
+            (s.dn - func.row_number().over(partition_by=s.placement_id, order_by=s.dn)).label(
+                "run"
+            ),
+        )
+        .where(s.placement_id.in_(_long_enough(cfg)))
+        .subquery("runs")
+    )
+    out["no_rest_day"] = (
+        select(run.c.placement_id)
+        .group_by(run.c.placement_id, run.c.run)
+        .having(func.count() > cfg.max_consecutive_days)
+    )
+    return {rule: set(session.scalars(q.distinct()).all()) for rule, q in out.items()}
+
+
+def _long_enough(cfg: ComplianceSettings):
+    s = DAY_SUMS.c
+    return (
+        select(s.placement_id)
+        .group_by(s.placement_id)
+        .having(func.count() > cfg.max_consecutive_days)
+    )
+
+
+def schedules(session: Session, today: date) -> list[tuple[time, time, int]]:
+    """The distinct (shift start, shift end, workdays) of active placements: a few dozen."""
+    stmt = select(Placement.shift_start, Placement.shift_end, Placement.workdays_mask).where(
+        active(session, today)
+    )
+    return [tuple(r) for r in session.execute(stmt.distinct())]
+
+
+def _like_any(columns, words: list[str]):
+    terms = [c.ilike(f"%{w}%") for c in columns for w in words if w]
+    return or_(*terms) if terms else false()
+
+
+def placement_candidates(
+    session: Session, settings: Settings, today: date, flagged_schedules: dict[str, set]
+) -> dict[str, set[int]]:
+    """Placements each placement-data rule might flag (schedules decided in Python)."""
+    cfg = settings.compliance
+    p, st = Placement, Student
+    minor_born_after = date(today.year - cfg.adult_age, 1, 1) - timedelta(days=370)
+    wages = [w for w in cfg.min_wage.values() if w]
+    salary = p.monthly_salary.is_not(None)
+    below = [p.monthly_salary < max(wages)] if wages else []
+    queries = {
+        "under_16": st.birth_date.is_not(None)
+        & (years_later(_dialect(session), st.birth_date, cfg.min_age, 2) > p.start_date),
+        "first_year": p.grade == 1,
+        "banned_venue": _like_any((Company.name, p.industry, p.position), cfg.banned_venues),
+        "intermediary": p.arranged_by == "agency",
+        "minor_banned_work": (st.birth_date > minor_born_after)
+        & _like_any((p.industry, p.position), cfg.minor_banned_work),
+        "no_agreement": p.agreement_signed.is_(False),
+        "no_insurance": p.insured.is_(False),
+        "no_guardian_consent": p.guardian_consent.is_(False)
+        & (years_later(_dialect(session), st.birth_date, cfg.adult_age, 2) > p.start_date),
+        "low_pay": salary
+        & or_(
+            *below,
+            p.post_wage.is_not(None) & (p.monthly_salary * 1.0 < p.post_wage * cfg.pay_ratio),
+        ),
+    }
+    for rule, combos in flagged_schedules.items():
+        if combos:
+            key = tuple_(p.shift_start, p.shift_end, p.workdays_mask)
+            queries[rule] = key.in_(sorted(combos))
+    base = (
+        select(p.id)
+        .join(st, st.id == p.student_id)
+        .join(Company, Company.id == p.company_id)
+        .where(active(session, today))
+    )
+    out = {rule: set(session.scalars(base.where(cond)).all()) for rule, cond in queries.items()}
+    out["intern_ratio"] = _crowded(session, cfg, today)
+    return out
+
+
+def intern_counts(session: Session, today: date):
+    """Subqueries: active interns per company, and per company and position."""
+    p = Placement
+    live = active(session, today)
+    company = (
+        select(
+            p.company_id,
+            func.count().label("interns"),
+            func.max(p.company_headcount).label("staff"),
+        )
+        .where(live)
+        .group_by(p.company_id)
+        .subquery("company_interns")
+    )
+    post = (
+        select(p.company_id, p.position, func.count().label("interns"))
+        .where(live)
+        .group_by(p.company_id, p.position)
+        .subquery("post_interns")
+    )
+    return company, post
+
+
+def _crowded(session: Session, cfg: ComplianceSettings, today: date) -> set[int]:
+    p = Placement
+    company, post = intern_counts(session, today)
+    stmt = (
+        select(p.id)
+        .join(company, company.c.company_id == p.company_id)
+        .join(post, and_(post.c.company_id == p.company_id, post.c.position == p.position))
+        .where(
+            active(session, today),
+            or_(
+                company.c.interns > company.c.staff * cfg.company_ratio,
+                post.c.interns > p.post_headcount * cfg.post_ratio,
+            ),
+        )
+    )
+    return set(session.scalars(stmt).all())
+
+
+def fee_candidates(session: Session, cfg: ComplianceSettings, today: date, since_at) -> set[int]:
+    """Active placements of students with a current ticket about fees, deposits or papers."""
+    about = or_(Ticket.category == "fees", _like_any((Ticket.description,), cfg.fee_words))
+    current = or_(Ticket.status != "resolved", Ticket.created_at >= since_at)
+    stmt = (
+        select(Placement.id)
+        .join(Ticket, Ticket.student_id == Placement.student_id)
+        .where(active(session, today), about, current)
+    )
+    return set(session.scalars(stmt.distinct()).all())
+
+
+__all__ = ["unknown_conditions"]

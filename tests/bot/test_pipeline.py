@@ -1,0 +1,297 @@
+"""The one inbound path: every kind of message, exactly once, in group-committed batches."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session, select, update
+
+from bot.pipeline import Pipeline
+from bot.types import Inbound, Location
+from models import (
+    Alert,
+    ChannelAccount,
+    CheckIn,
+    ConversationState,
+    InboundSeen,
+    OutboxMessage,
+    SchoolDay,
+    Ticket,
+)
+from models import inbound as inbound_queries
+from tests.factories import GUIYANG, bind, make_student
+
+FAR = (GUIYANG[0] + 0.0108, GUIYANG[1])  # about 1.2 km north of the workplace
+OPENID = "oBatchStudent0001"
+
+
+def _location(at, point=GUIYANG, user=OPENID) -> Inbound:
+    loc = Location(point[0], point[1], "gcj02", source="location", label="林城西路")
+    return Inbound(
+        channel="wechat", user_id=user, at=at, kind="location", location=loc, intent="checkin"
+    )
+
+
+def _text(at, text: str, user=OPENID) -> Inbound:
+    return Inbound(channel="wechat", user_id=user, at=at, text=text)
+
+
+@pytest.fixture
+def student(session):
+    student = make_student(session)
+    bind(session, person_kind="student", person_id=student.id, channel="wechat",
+         external_id=OPENID, school_id=student.school_id)  # fmt: skip
+    session.commit()
+    return student
+
+
+@pytest.fixture
+def batch(engine, settings):
+    """Run messages as ONE batch of the writer: batch((inbound, key), ...) -> [Handled]."""
+    pipeline = Pipeline(engine, settings, late_after_s=60)  # the first may load jieba
+    writer = pipeline.writers[0]
+
+    def run(*messages, mode="passive"):
+        jobs = [pipeline.job(inbound, key, mode=mode) for inbound, key in messages]
+        results = writer.run_together(jobs)
+        assert all(ok for ok, _ in results), results
+        return [handled for _, handled in results]
+
+    run.pipeline = pipeline
+    return run
+
+
+def _rows(session, model=CheckIn):
+    session.expire_all()
+    return list(session.exec(select(model).order_by(model.id)).all())
+
+
+def test_a_location_becomes_a_checkin_with_its_receipt_dedupe_row_and_roll_up(
+    session, batch, student, now
+):
+    (handled,) = batch((_location(now), "msg:1"))
+    assert handled.status == "done"
+    assert handled.answer.startswith("上班签到成功：09:00")
+    (row,) = _rows(session)
+    assert (row.kind, row.within_fence, row.channel, row.label) == (
+        "start", True, "wechat", "林城西路",
+    )  # fmt: skip
+    assert (row.school_id, row.student_id) == (student.school_id, student.id)
+    seen = session.exec(select(InboundSeen)).one()
+    assert (seen.dedup_key, seen.reply) == ("msg:1", handled.answer)
+    day = session.exec(select(SchoolDay)).one()
+    assert (day.checkins, day.students_checked_in) == (1, 1)
+    account = session.exec(select(ChannelAccount)).one()
+    assert account.last_inbound_at == now
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        lambda at: _location(at),
+        lambda at: _text(at, "维权 老板两个月没发工资了"),
+        lambda at: _text(at, "状态"),
+        lambda at: _text(at, "日报"),
+    ],
+    ids=["location", "report", "status", "journal"],
+)
+def test_the_same_msgid_twice_in_one_batch_and_again_later_has_one_effect(
+    session, batch, student, now, message
+):
+    first, again = batch((message(now), "msg:7"), (message(now), "msg:7"))
+    assert (first.status, again.status) == ("done", "duplicate")
+    assert again.answer == first.answer != ""
+    (later,) = batch((message(now + timedelta(seconds=5)), "msg:7"))  # WeChat's retry
+    assert (later.status, later.answer) == ("duplicate", first.answer)
+    assert len(_rows(session, InboundSeen)) == 1
+    assert len(_rows(session)) + len(_rows(session, Ticket)) <= 1
+
+
+def test_messages_of_one_sender_in_one_batch_see_each_other(session, batch, student, now):
+    start, part, submit = batch(
+        (_text(now, "日报"), "msg:1"),
+        (_text(now, "今天学习了发动机的拆装流程，" * 5), "msg:2"),
+        (_text(now, "提交"), "msg:3"),
+    )
+    assert start.answer.startswith("好的，开始写日报")
+    assert part.answer.startswith("已记录，日报目前共")
+    assert submit.answer.startswith("日报已提交")
+    assert _rows(session, ConversationState) == []
+
+
+def test_start_repeat_and_end_in_one_batch_follow_the_rules(session, batch, student, now):
+    start, repeat, end = batch(
+        (_location(now), "msg:1"),
+        (_location(now + timedelta(minutes=3)), "msg:2"),
+        (_location(now + timedelta(hours=9)), "msg:3"),
+    )
+    assert start.answer.startswith("上班签到成功")
+    assert repeat.answer == "您 09:00 已经上班签到，无需重复。"
+    assert end.answer.startswith("下班签到成功")
+    assert [r.kind for r in _rows(session)] == ["start", "end"]
+    day = session.exec(select(SchoolDay)).one()
+    assert (day.checkins, day.students_checked_in) == (2, 1)
+
+
+def test_outside_the_fence_is_recorded_with_one_alert_for_the_teacher(session, batch, student, now):
+    batch((_location(now, FAR), "msg:1"), (_location(now + timedelta(hours=1), FAR), "msg:2"))
+    assert [r.within_fence for r in _rows(session)] == [False, False]
+    (alert,) = _rows(session, Alert)
+    assert alert.kind == "outside_fence" and alert.student_id == student.id
+
+
+def test_an_unbound_sender_is_answered_and_remembered_but_nothing_else(
+    session, batch, student, now
+):
+    (stranger,) = batch((_location(now, user="oSomeoneElse"), "msg:1"))
+    assert stranger.status == "done" and "绑定" in stranger.answer
+    assert _rows(session) == []
+    assert [s.dedup_key for s in _rows(session, InboundSeen)] == ["msg:1"]
+
+
+def test_a_binding_changed_by_another_process_is_read_afresh(session, batch, student, now):
+    batch((_location(now), "msg:1"))
+    with Session(session.get_bind()) as s:  # another process unbinds
+        s.exec(update(ChannelAccount).values(active=False))
+        s.commit()
+    (handled,) = batch((_location(now + timedelta(hours=9)), "msg:2"))
+    assert "绑定" in handled.answer
+    assert len(_rows(session)) == 1
+
+
+def _student(session, n: int):
+    """Another bound student (their own number and openid) on the same placement rules."""
+    student = make_student(session, student_no=f"S{100 + n}", name=f"学生{n}")
+    bind(session, person_kind="student", person_id=student.id, channel="wechat",
+         external_id=f"oStudent{n:04d}", school_id=student.school_id)  # fmt: skip
+    session.commit()
+    return student
+
+
+def _statements(engine, run) -> list[str]:
+    """The SQL statements `run()` sends through `engine` (an executemany counts once)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_batch_reads_and_marks_its_messages_set_wise(session, engine, batch, now):
+    for n in range(6):
+        _student(session, n)
+
+    def run(first: int, size: int, at):
+        users = [f"oStudent{n:04d}" for n in range(size)]
+        return lambda: batch(*[(_text(at, "状态", user=u), f"msg:{first}:{u}") for u in users])
+
+    one = _statements(engine, run(1, 1, now))
+    many = _statements(engine, run(2, 6, now + timedelta(hours=1)))
+    # The senders, their dialogs and their stored replies are read once per batch, and the
+    # dedupe rows and 48-hour windows written once: only the handlers' own reads repeat.
+    shared = ("inbound_seen", "conversation_states", "UPDATE channel_accounts")
+    for table in shared:
+        assert sum(table in sql for sql in one) == sum(table in sql for sql in many), table
+    assert sum("inbound_seen" in sql for sql in many) == 2  # read the keys, claim them
+    assert len(_rows(session, InboundSeen)) == 7
+
+
+def test_a_key_stored_by_another_process_after_the_read_is_answered_as_a_duplicate(
+    session, batch, student, now, monkeypatch
+):
+    (first,) = batch((_text(now, "维权 老板两个月没发工资了"), "msg:1"))
+    _student(session, 1)
+    calls = []
+    real = inbound_queries.stored_replies
+
+    def raced(conn, **kwargs):  # the first read misses msg:1, as if stored meanwhile
+        calls.append(kwargs["keys"])
+        return {} if len(calls) == 1 else real(conn, **kwargs)
+
+    monkeypatch.setattr("bot.pipeline.stored_replies", raced)
+    later = now + timedelta(hours=1)
+    again, fresh = batch(
+        (_text(later, "维权 老板两个月没发工资了"), "msg:1"),
+        (_text(later, "维权 宿舍没有热水", user="oStudent0001"), "msg:2"),
+    )
+    # The batch's insert met the stored key and failed; each job was then run on its own.
+    assert len(calls) == 3
+    assert (again.status, again.answer) == ("duplicate", first.answer)
+    assert fresh.status == "done" and fresh.answer.startswith("已收到您的反馈")
+    assert len(_rows(session, Ticket)) == 2
+    assert len(_rows(session, InboundSeen)) == 2
+
+
+def test_a_handler_that_fails_takes_nothing_else_down_and_leaves_nothing(
+    session, batch, student, now, monkeypatch
+):
+    other = _student(session, 1)
+
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    from handlers.base import HANDLERS, Route
+
+    monkeypatch.setitem(HANDLERS, "status", Route(broken))
+    pipeline = batch.pipeline
+    results = pipeline.writers[0].run_together(
+        [
+            pipeline.job(_text(now, "状态"), "msg:1", mode="passive"),
+            pipeline.job(_location(now, user="oStudent0001"), "msg:2", mode="passive"),
+        ]
+    )
+    (ok_bad, bad), (ok_good, good) = results
+    assert not ok_bad and isinstance(bad, RuntimeError)
+    assert ok_good and good.answer.startswith("上班签到成功")
+    assert [r.student_id for r in _rows(session)] == [other.id]
+    assert [s.dedup_key for s in _rows(session, InboundSeen)] == ["msg:2"]
+
+
+def test_a_reply_too_long_for_a_passive_answer_continues_through_the_outbox(
+    session, batch, student, now, monkeypatch
+):
+    from bot.types import Reply
+    from handlers.base import HANDLERS, Route
+
+    long = "\n\n".join(f"第{i}段：" + "很长的说明文字" * 20 for i in range(20))
+    monkeypatch.setitem(HANDLERS, "status", Route(lambda ctx: [Reply(long)]))
+    (handled,) = batch((_text(now, "状态"), "msg:1"))
+    assert 0 < len(handled.answer.encode()) <= 2000 and long.startswith(handled.answer)
+    (row,) = _rows(session, OutboxMessage)
+    assert (row.kind, row.to_external_id, row.quiet_hours) == ("reply", OPENID, False)
+    assert handled.answer + "\n\n" + row.text == long
+
+
+def test_a_message_handled_after_the_deadline_answers_success_and_pushes_its_reply(
+    engine, settings, session, student, now
+):
+    late = Pipeline(engine, settings, late_after_s=-1.0)  # every message is already late
+    handled = late.run(_text(now, "维权 老板两个月没发工资了"), "msg:1", mode="passive")
+    assert handled.status == "done" and handled.answer == ""
+    (ticket,) = _rows(session, Ticket)
+    reply = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "reply")).one()
+    assert reply.text.startswith("已收到您的反馈") and reply.to_external_id == OPENID
+    assert _rows(session, InboundSeen)[0].reply == ""  # WeChat's retry gets "success"
+    assert ticket.student_id == student.id
+
+
+def test_push_mode_queues_every_reply_held_back_for_the_adapter(
+    engine, settings, session, student, now
+):
+    pipeline = Pipeline(engine, settings)
+    handled = pipeline.run(_text(now, "状态"), "update:1", mode="push")
+    assert handled.status == "done" and len(handled.pushed) == 1
+    row = session.get(OutboxMessage, handled.pushed[0])
+    assert row.status == "pending" and row.next_attempt_at > now
+    assert row.text == handled.replies[0].text
+    again = pipeline.run(_text(now, "状态"), "update:1", mode="push")
+    assert again.status == "duplicate" and again.pushed == ()
+    assert len(_rows(session, OutboxMessage)) == 1
