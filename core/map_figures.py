@@ -77,6 +77,10 @@ def ranked(session: Session, user: ConsoleUser, *, today: date, settings, group:
     """Schools, classes or teachers by 签到率 over the window, best first; unrated ones last."""
     model, name_col, unnamed = _NAMES[group]
     rates = rates_by(session, user, rate_window(today), settings, group=group)
+    if group == "school":
+        # A school with nobody due (no one bound yet) is still listed, unrated, at the bottom.
+        every = session.execute(select(School.id).where(condition(user, School))).scalars()
+        rates = {**{sid: rate(0, 0) for sid in every}, **rates}
     ids = [g for g in rates if g is not None]
     names = dict(
         session.execute(
