@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.channel import ChannelAccount
@@ -19,14 +20,29 @@ def _dialect_name(executor) -> str:
     return bind.dialect.name
 
 
+# Up to this many rows go one by one through a statement compiled once; more go as one
+# multi-row VALUES statement (compiled each time, but one round trip for a sweep's thousands).
+FEW_ROWS = 16
+# Without preserve_rowcount, SQLAlchemy 2.1 on psycopg reports -1 for these statements.
+COUNT_ROWS = {"preserve_rowcount": True}
+
+
+@cache
+def _insert_or_skip(dialect_name: str, table, key: str):
+    """INSERT ... ON CONFLICT (key) DO NOTHING, built once so that SQLAlchemy caches its SQL."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+
+
 def insert_ignoring_duplicates(executor, table, rows: list[dict], *, key: str) -> int:
     """INSERT rows, skipping those whose unique `key` already exists; returns rows inserted."""
     if not rows:
         return 0
-    dialect = postgresql if _dialect_name(executor) == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=[key])
-    # Without preserve_rowcount, SQLAlchemy 2.1 on psycopg reports -1 for this statement.
-    result = executor.execute(stmt, execution_options={"preserve_rowcount": True})
+    stmt = _insert_or_skip(_dialect_name(executor), table, key)
+    if len(rows) <= FEW_ROWS:  # a message's own pushes: the per-message hot path
+        counts = (executor.execute(stmt, row, execution_options=COUNT_ROWS) for row in rows)
+        return sum(max(result.rowcount or 0, 0) for result in counts)
+    result = executor.execute(stmt.values(rows), execution_options=COUNT_ROWS)
     return max(result.rowcount or 0, 0)
 
 
@@ -103,6 +119,16 @@ def settle_pushed(engine, *, sent: dict[int, str], unsent: list[int], now: datet
             )
 
 
+@cache
+def _active_accounts():
+    """A person's active chat accounts; built once, as enqueue runs for most messages."""
+    return select(ChannelAccount.channel, ChannelAccount.external_id).where(
+        ChannelAccount.person_kind == bindparam("person_kind"),
+        ChannelAccount.person_id == bindparam("person_id"),
+        ChannelAccount.active.is_(True),
+    )
+
+
 def enqueue(
     executor,
     *,
@@ -121,11 +147,7 @@ def enqueue(
 ) -> int:
     """Queue a message to every active chat account of a person; returns rows newly queued."""
     accounts = executor.execute(
-        select(ChannelAccount.channel, ChannelAccount.external_id).where(
-            ChannelAccount.person_kind == person_kind,
-            ChannelAccount.person_id == person_id,
-            ChannelAccount.active.is_(True),
-        )
+        _active_accounts(), {"person_kind": person_kind, "person_id": person_id}
     ).all()
     rows = [
         outbox_row(
