@@ -156,7 +156,7 @@ def tell_student_graded(session: Session, journal: Journal, *, now: datetime) ->
         text=text.strip(),
         params=dict(
             no=f"{PREFIX}{journal.id}",
-            summary=f"{label} {journal.score}",
+            summary=f"{label} {journal.score}" + ("" if en else " 分"),
             date=day.isoformat(),
         ),
         school_id=journal.school_id,

@@ -176,3 +176,37 @@ def test_a_kind_without_its_template_uses_notice_and_none_at_all_is_a_clear_fail
     [tuesday] = [r for r in rows(engine, "nudge") if r.day == TUE]
     assert tuesday.status == "pending" and "no wechat template" in tuesday.last_error
     assert not fake.template_sends
+
+
+def test_wechat_refusing_free_text_inside_our_window_still_gets_the_template_through(
+    reach, settings, engine, session, sweep
+):
+    """Our record says 47 hours, WeChat counts 49 (a message we missed): 45015, then template."""
+    session.execute(
+        update(ChannelAccount)
+        .where(ChannelAccount.person_kind == "student")
+        .values(last_inbound_at=at(MON, 9, 31) - timedelta(hours=47))
+    )
+    session.commit()
+    sweep(MON, 9, 31)
+    fake = FakeWechat(now=at(MON, 9, 31), last_wrote={"S001": at(MON, 9, 31) - timedelta(hours=49)})
+    deliver(settings, engine, fake)
+    assert ("custom", 45015) in fake.refused
+    assert sent_to(fake, "S001")["template_id"] == NUDGE_ID
+    [row] = rows(engine, "nudge")
+    assert row.status == "sent"
+
+
+def test_the_page_of_an_erased_message_is_gone_not_an_error(reach, settings, engine, sweep):
+    from sqlalchemy import delete
+
+    from models import OutboxMessage
+
+    sweep(MON, 9, 31)
+    fake = FakeWechat(now=at(MON, 9, 31), last_wrote=reach)
+    deliver(settings, engine, fake)
+    url = sent_to(fake, "S001")["url"]
+    with engine.begin() as conn:  # as `shixi privacy erase` removes a student's messages
+        conn.execute(delete(OutboxMessage))
+    shown = page(settings, engine, url, now=at(MON, 10))
+    assert shown.status_code == 404 and "这条消息已不存在" in shown.text
