@@ -20,6 +20,7 @@ NONE_CONFIGURED = (
 )
 ALL_GOOD = "全部 {n} 个模板与公众号一致。"
 SOME_WRONG = "{n} 个模板有问题，请修改 config.toml 或在公众号后台添加模板。"
+NO_LINKS = "提示：没有设置 server.public_url，模板消息将不带详情链接，收件人看不到全文。"
 NO_NOTICE = "提示：没有配置 notice 模板，未单独配置模板的推送类型在 48 小时外将无法送达。"
 KIND_NAMES = {
     "nudge": "签到提醒",
@@ -48,6 +49,8 @@ def report(findings: list[Finding], settings: Settings) -> int:
     wrong = sum(not f.ok for f in findings)
     if not settings.wechat.templates.notice.configured:
         typer.echo(NO_NOTICE)
+    if not settings.server.public_url:
+        typer.echo(NO_LINKS)
     if wrong:
         typer.secho(SOME_WRONG.format(n=wrong), fg=typer.colors.RED, err=True)
         return 1
