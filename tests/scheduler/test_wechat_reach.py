@@ -147,6 +147,7 @@ def test_forged_and_expired_links_are_refused_in_chinese(reach, settings, engine
     forged = [
         token[:-2] + ("AA" if not token.endswith("AA") else "BB"),
         other_key,
+        token.replace(f"{row.id}.", f"{row.id + 1}.", 1),  # another message, same signature
         "abc",
         "x" * 2000,
     ]
