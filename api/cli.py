@@ -348,6 +348,18 @@ def wechat_menu() -> None:
     publish_wechat_menu(settings())
 
 
+wechat_templates_app = typer.Typer(help="模板消息 (template messages)", no_args_is_help=True)
+wechat_app.add_typer(wechat_templates_app, name="templates")
+
+
+@wechat_templates_app.command("check")
+def wechat_templates_check() -> None:
+    """Compare [wechat.templates.*] with the account's templates (ids and field keys)."""
+    from api.commands.wechat_templates import check_wechat_templates
+
+    check_wechat_templates(settings())
+
+
 @telegram_app.command("set-webhook")
 def telegram_set_webhook(public_url: str) -> None:
     """Register <public_url>/telegram/webhook with Telegram, with the secret token."""

@@ -109,8 +109,20 @@ def run(url: str, *, today, messages: int, log=print) -> dict:
                     "app_id": "wxbench",
                     "app_secret": "secret",
                     "api_base_url": base,
-                    "templates": {"nudge": "T1", "alert": "T2", "notice": "T3"},
+                    # Every template message is filled from params and signs its /m/ link.
+                    "templates": {
+                        "nudge": {"id": "T1", "fields": {"time1": "{date}", "thing2": "{summary}"}},
+                        "absence": {
+                            "id": "T2",
+                            "fields": {"thing1": "{student}", "thing3": "{summary}"},
+                        },
+                        "notice": {
+                            "id": "T3",
+                            "fields": {"thing1": "{summary}", "time2": "{date}"},
+                        },
+                    },
                 },
+                server={"public_url": "https://shixi.example.edu.cn", "secret_key": "bench"},
                 telegram={"token": "123456:BENCH", "api_base_url": base},
                 outbox={"rate_per_s": 0},
             )

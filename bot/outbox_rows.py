@@ -156,7 +156,15 @@ def prepare(session: Session, rows: list[Claimed], now: datetime):
             dropped.append((row.id, dict(status="failed", last_error="nothing to send")))
             continue
         ready.append(
-            Outgoing(row.id, row.channel, row.to_external_id, text, row.kind, row.last_inbound_at)
+            Outgoing(
+                row.id,
+                row.channel,
+                row.to_external_id,
+                text,
+                row.kind,
+                row.last_inbound_at,
+                notices.push_params(row),
+            )
         )
     return ready, dropped
 

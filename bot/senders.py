@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Protocol
 from urllib.parse import urlencode
 
 import httpx
+from anyio import to_thread
 from sqlalchemy.engine import Engine
 
 from bot.push_http import PushHttp, post_bytes
 from bot.wechat_api import BUSY, OUT_OF_WINDOW, QUOTA, WechatApi, WechatApiError
+from bot.wechat_templates import field_values, fill, template_kind
+from core.message_links import link_key, message_url
 from core.settings import Settings
 
 FORM = "application/x-www-form-urlencoded"
 # WeChat lets an account send free-form messages only this long after the user last wrote.
 SERVICE_WINDOW = timedelta(hours=48)
-# WeChat errors that retrying cannot fix: user unsubscribed, bad openid, template not found.
-WECHAT_PERMANENT = {40003, 40037, 43004, 43019}
+# WeChat errors that retrying cannot fix: user unsubscribed, bad openid, template not found,
+# template data refused (a field too long or of the wrong type).
+WECHAT_PERMANENT = {40003, 40037, 43004, 43019, 47003}
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Outgoing:
     text: str
     kind: str = "notice"
     last_inbound_at: datetime | None = None
+    params: dict = field(default_factory=dict)  # student, date, summary... (template fields)
 
 
 class SendError(Exception):
@@ -97,26 +102,37 @@ class TelegramSender:
 
 
 class WechatSender:
-    """Customer-service message inside the 48-hour window, a template message outside it."""
+    """Customer-service message inside the 48-hour window, a template message outside it.
+
+    The template is the push's kind's (bot/wechat_templates.py), else `notice`; its fields are
+    the push's params cut to 20 characters, and its link opens the full text (GET /m/<token>).
+    """
 
     def __init__(self, api: WechatApi, settings: Settings):
         self.api = api
+        self.settings = settings
         self.templates = settings.wechat.templates
         self.tz = settings.tz
+        self._link_key: str | None = None
 
-    def _template_id(self, kind: str) -> str:
-        if kind.startswith("nudge"):
-            return self.templates.nudge or self.templates.notice
-        if "alert" in kind:
-            return self.templates.alert or self.templates.notice
-        return self.templates.notice
+    async def _url(self, msg: Outgoing, now: datetime) -> str:
+        if not self.settings.server.public_url:
+            return ""
+        if self._link_key is None:  # once per sender: maybe a read of the generated key
+            self._link_key = await to_thread.run_sync(link_key, self.settings, self.api.engine)
+        return message_url(self.settings, self._link_key, msg.id, now)
 
-    async def _template(self, msg: Outgoing) -> str:
-        template_id = self._template_id(msg.kind)
-        if not template_id:
-            raise SendError("outside the 48-hour window and no wechat template configured")
-        # Templates must have a {{content.DATA}} field; the whole text goes there.
-        return await self.api.send_template(msg.to, template_id, {"content": {"value": msg.text}})
+    async def _template(self, msg: Outgoing, now: datetime) -> str:
+        kind = template_kind(msg.kind)
+        template = self.templates.for_kind(kind)
+        if template is None:
+            raise SendError(
+                f"outside the 48-hour window and no wechat template configured for {kind} "
+                "(nor notice)"
+            )
+        values = field_values(msg.params, msg.text, now.astimezone(self.tz))
+        url = await self._url(msg, now)
+        return await self.api.send_template(msg.to, template.id, fill(template, values), url)
 
     async def send(self, msg: Outgoing, *, now: datetime) -> str:
         try:
@@ -127,7 +143,7 @@ class WechatSender:
                 except WechatApiError as exc:
                     if exc.errcode not in OUT_OF_WINDOW:
                         raise
-            return await self._template(msg)
+            return await self._template(msg, now)
         except WechatApiError as exc:
             if exc.errcode == QUOTA:  # the daily quota resets at midnight
                 tomorrow = now.astimezone(self.tz).date() + timedelta(days=1)

@@ -42,6 +42,14 @@ class WechatApiError(Exception):
         self.errmsg = errmsg
 
 
+def _answer(data: dict) -> dict:
+    """WeChat's JSON answer, or WechatApiError when it carries a non-zero errcode."""
+    code = int(data.get("errcode") or 0)
+    if code:
+        raise WechatApiError(code, str(data.get("errmsg", "")))
+    return data
+
+
 class WechatApi:
     """access_token from /cgi-bin/stable_token, cached in api_credentials for every process."""
 
@@ -128,22 +136,25 @@ class WechatApi:
             request = httpx.Request("POST", url)
             response = httpx.Response(status, request=request)
             raise httpx.HTTPStatusError(f"HTTP {status}", request=request, response=response)
-        data = json.loads(content)
-        code = int(data.get("errcode") or 0)
-        if code:
-            raise WechatApiError(code, str(data.get("errmsg", "")))
-        return data
+        return _answer(json.loads(content))
 
-    async def call(self, path: str, payload: dict) -> dict:
-        """POST with the access token; a rejected token is refreshed once and the call retried."""
+    async def _get_json(self, path: str, payload: None, params: dict) -> dict:
+        """GET (the few read calls; an httpx client, as the command line uses)."""
+        response = await self.http.get(f"{self.base}{path}?{urlencode(params)}")
+        response.raise_for_status()
+        return _answer(response.json())
+
+    async def call(self, path: str, payload: dict | None, *, method: str = "POST") -> dict:
+        """Call with the access token; a rejected token is refreshed once and the call retried."""
+        send = self._post_json if method == "POST" else self._get_json
         token = await self.access_token()
         try:
-            return await self._post_json(path, payload, {"access_token": token})
+            return await send(path, payload, {"access_token": token})
         except WechatApiError as exc:
             if exc.errcode not in TOKEN_ERRORS:
                 raise
         token = await self.access_token(rejected=token)
-        return await self._post_json(path, payload, {"access_token": token})
+        return await send(path, payload, {"access_token": token})
 
     async def send_text(self, openid: str, text: str) -> dict:
         """A customer-service message; only within 48 h of the user's last message."""
@@ -157,6 +168,11 @@ class WechatApi:
             payload["url"] = url
         result = await self.call("/cgi-bin/message/template/send", payload)
         return str(result.get("msgid", ""))
+
+    async def private_templates(self) -> list[dict]:
+        """The account's templates: template_id, title, content ("{{thing1.DATA}}"...), example."""
+        data = await self.call("/cgi-bin/template/get_all_private_template", None, method="GET")
+        return list(data.get("template_list") or [])
 
     async def create_qrcode(self, scene: str, *, expire_seconds: int) -> dict:
         """A temporary parametric QR code; scanning it to follow sends EventKey qrscene_<scene>.

@@ -154,6 +154,11 @@ def tell_student_graded(session: Session, journal: Journal, *, now: datetime) ->
         key=f"journal_graded:{journal.id}:{now.isoformat()}",
         kind="journal_graded",
         text=text.strip(),
+        params=dict(
+            no=f"{PREFIX}{journal.id}",
+            summary=f"{label} {journal.score}" + ("" if en else " 分"),
+            date=day.isoformat(),
+        ),
         school_id=journal.school_id,
         quiet_hours=True,
     )

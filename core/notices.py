@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import exists, select
 from sqlmodel import Session
 
+from core.settings import TEMPLATE_PLACEHOLDERS
 from models import ChannelAccount, CheckIn, Journal, OutboxMessage
 
 WEEKDAYS_ZH = "一二三四五六日"
@@ -30,6 +31,16 @@ JOURNAL_REMINDER_EN = (
 
 # Kinds whose text is rendered here from kind + day when sent (cheap to queue in bulk).
 RENDERED_AT_SEND = ("nudge", "journal_reminder")
+# What a template message says (one field, at most 20 characters) for kinds queued in bulk
+# without params of their own (SPEC section 9).
+SUMMARIES = {
+    "nudge": "今日尚未签到，请发送位置",
+    "journal_reminder": "本周周记尚未提交",
+    "teacher_digest": "有学生今日未签到",
+    "lost_contact": "有学生失联，请尽快联系",
+    "journal_digest": "有学生周记未提交",
+    "grading_digest": "有新的日志待批阅",
+}
 
 
 def format_day(day: date, lang: str = "zh") -> str:
@@ -75,6 +86,19 @@ def render(session: Session, row: OutboxMessage) -> str:
     due = row.day + timedelta(days=6)  # row.day is the week's Monday
     template = JOURNAL_REMINDER_EN if lang == "en" else JOURNAL_REMINDER_ZH
     return template.format(due=f"{due.day} {due.strftime('%b')}" if lang == "en" else _md(due))
+
+
+def push_params(row) -> dict:
+    """The structured fields of a push (student, date, summary, ...) for its template message."""
+    params = row.params or {}
+    out = {
+        name: params[name] for name in TEMPLATE_PLACEHOLDERS if params.get(name) not in (None, "")
+    }
+    if "date" not in out and row.day is not None:
+        out["date"] = row.day.isoformat()
+    if "summary" not in out and row.kind in SUMMARIES:
+        out["summary"] = SUMMARIES[row.kind]
+    return out
 
 
 def _md(day: date) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -55,10 +56,51 @@ class ServerSettings(Section):
         return v
 
 
+# What a template field may be filled with (SPEC section 9); each value is cut to 20 characters.
+TEMPLATE_PLACEHOLDERS = ("student", "date", "time", "summary", "teacher", "phone", "no")
+_PLACEHOLDER = re.compile(r"\{(\w*)\}")
+_TEMPLATE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class WechatTemplate(Section):
+    """One template from the account's library: its id and its keys filled from placeholders."""
+
+    id: str = ""
+    fields: dict[str, str] = {}
+
+    @field_validator("fields")
+    @classmethod
+    def _known_placeholders(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, value in v.items():
+            if not _TEMPLATE_KEY.match(key):
+                raise ValueError(f"{key!r} is not a template key (e.g. thing1, time2)")
+            unknown = [p for p in _PLACEHOLDER.findall(value) if p not in TEMPLATE_PLACEHOLDERS]
+            if unknown:
+                names = ", ".join("{" + p + "}" for p in TEMPLATE_PLACEHOLDERS)
+                raise ValueError(f"{key}: unknown placeholder {{{unknown[0]}}}; use {names}")
+        return v
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.id and self.fields)
+
+
 class WechatTemplates(Section):
-    nudge: str = ""
-    alert: str = ""
-    notice: str = ""
+    """Per kind of push; a kind without a template falls back to `notice`."""
+
+    nudge: WechatTemplate = WechatTemplate()  # check-in and journal reminders to students
+    absence: WechatTemplate = WechatTemplate()  # absence digests, parent alerts, 失联
+    ticket: WechatTemplate = WechatTemplate()  # tickets opened, updated, escalated
+    journal: WechatTemplate = WechatTemplate()  # journals graded, journal digests
+    leave: WechatTemplate = WechatTemplate()  # leave and make-up requests and decisions
+    notice: WechatTemplate = WechatTemplate()  # everything else
+
+    def for_kind(self, kind: str) -> WechatTemplate | None:
+        """The template to use for a kind of push: its own, else notice, else None."""
+        own = getattr(self, kind, None)
+        if isinstance(own, WechatTemplate) and own.configured:
+            return own
+        return self.notice if self.notice.configured else None
 
 
 class WechatSettings(Section):
@@ -70,6 +112,7 @@ class WechatSettings(Section):
     replay_window_s: int = Field(300, ge=1)
     account_name: str = ""  # the official account's name, printed on invite sheets
     templates: WechatTemplates = WechatTemplates()
+    link_days: int = Field(30, ge=1)  # how long a template message's /m/ detail link works
 
     @property
     def enabled(self) -> bool:

@@ -83,15 +83,17 @@ def open_ticket(executor, *, settings: Settings, student, description: str, now:
     tell = partial(_tell, executor, ticket_id=ticket_id, school_id=student.school_id, now=now)
     if student.teacher_id is not None:
         template = TEACHER_URGENT if result.urgent else TEACHER_NEW
-        tell("teacher", student.teacher_id, template.format(**values))
+        tell("teacher", student.teacher_id, template.format(**values), values=values)
     if result.urgent or student.teacher_id is None:
         template = SCHOOL_URGENT if result.urgent else SCHOOL_NEW
         for admin_id in school_admin_ids(executor, school_id=student.school_id):
-            tell("school_admin", admin_id, template.format(**values))
+            tell("school_admin", admin_id, template.format(**values), values=values)
     return Opened(ticket_id, result, alert_id, teacher)
 
 
-def _tell(executor, kind: str, person_id: int, text: str, *, ticket_id, school_id, now) -> None:
+def _tell(
+    executor, kind: str, person_id: int, text: str, *, ticket_id, school_id, now, values: dict
+) -> None:
     enqueue(
         executor,
         now=now,
@@ -100,6 +102,12 @@ def _tell(executor, kind: str, person_id: int, text: str, *, ticket_id, school_i
         key=f"ticket_new:{ticket_id}:{kind}:{person_id}",
         kind="ticket_new",
         text=text,
+        params=dict(
+            student=values["student"],
+            no=values["no"],
+            summary=values["categories"] or values["text"],
+            teacher=values["teacher"],
+        ),
         school_id=school_id,
     )
 

@@ -92,6 +92,7 @@ def move_ticket(
         key=f"ticket_status:{ticket.id}:{seq}",
         kind="ticket_status",
         text=_with_reply(template.format(no=no, status=names[status]), reply, lang),
+        params=dict(student=student.name, no=no, summary=names[status]),
         school_id=ticket.school_id,
         quiet_hours=True,
     )
@@ -153,6 +154,11 @@ def notify_parents(
             key=f"ticket_parent:{ticket.id}:{seq}:{parent_id}",
             kind="ticket_status",
             text=text,
+            params=dict(
+                student=student.name,
+                no=ticket_no(ticket.id),
+                summary=STATUS_ZH[ticket.status],
+            ),
             school_id=ticket.school_id,
             quiet_hours=True,
         )
@@ -192,6 +198,7 @@ def move_alert(
             key=f"alert_status:{alert.id}:{_note_count(session, 'alert', alert.id)}",
             kind="alert_status",
             text=text.strip(),
+            params=dict(student=student.name, no=alert_no(alert.id), summary=names[status]),
             school_id=alert.school_id,
         )
     return changed

@@ -96,6 +96,8 @@ REJECTED_TEACHER = (
     "已驳回 {name} 的请假 {no}，已通知学生。",
     "Rejected {no}; {name} has been told.",
 )
+# The decision as a template message shows it (a field of at most 20 characters).
+DECISION_SUMMARY = ("已批准", "未批准")
 APPROVED_STUDENT = (
     "您的请假 {no}（{days}）已批准，这几天无需签到。",
     "Your leave {no} ({days}) is approved; no check-in is needed on those days.",
@@ -184,6 +186,12 @@ def _file(ctx: Context, text: str) -> list[Reply]:
                     days=days_text(start, end, "zh"),
                     reason=request.reason,
                 ),
+                params=dict(
+                    student=me.name,
+                    no=request.number,
+                    date=start.isoformat(),
+                    summary=request.reason,
+                ),
                 school_id=me.school_id,
             )
         )
@@ -264,6 +272,12 @@ def _tell_student(ctx: Context, request, who, *, approve: bool) -> None:
                 no=request.number,
                 days=days_text(request.start_date, request.end_date, lang),
                 reason=request.refusal,
+            ),
+            params=dict(
+                student=who.name,
+                no=request.number,
+                date=request.start_date.isoformat(),
+                summary=(DECISION_SUMMARY[0] if approve else DECISION_SUMMARY[1]),
             ),
             school_id=who.school_id,
             quiet_hours=True,

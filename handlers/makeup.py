@@ -82,6 +82,8 @@ APPROVED_TEACHER = (
     "Approved: {name}, {day} counts as present.",
 )
 REFUSED_TEACHER = ("已驳回 {name} {day} 的补卡，已通知学生。", "Refused; {name} has been told.")
+# The decision as a template message shows it (a field of at most 20 characters).
+DECISION_SUMMARY = ("已批准", "未批准")
 APPROVED_STUDENT = (
     "您 {day} 的补卡申请（编号 {no}）已批准，已计为出勤。",
     "Your make-up request no. {no} for {day} was approved; the day counts as present.",
@@ -174,6 +176,12 @@ def decide(ctx: Context, text: str) -> list[Reply]:
             ),
             kind="makeup_result",
             key=f"makeup:{req.id}:{req.status}",
+            params=dict(
+                student=student.name,
+                no=str(req.id),
+                date=req.day.isoformat(),
+                summary=DECISION_SUMMARY[0] if approve else DECISION_SUMMARY[1],
+            ),
             school_id=student.school_id,
             quiet_hours=True,
         )
@@ -269,6 +277,12 @@ def request_makeup(ctx: Context, text: str) -> list[Reply]:
                 ),
                 kind="makeup_request",
                 key=f"makeup:{row.id}:request",
+                params=dict(
+                    student=student.name,
+                    no=str(row.id),
+                    date=day.isoformat(),
+                    summary=row.reason,
+                ),
                 school_id=student.school_id,
             )
         )

@@ -216,6 +216,7 @@ def recategorize(ctx: Context) -> list[Reply]:
                 kind="ticket_update",
                 key=f"ticket_category:{ticket.id}:{ctx.now.isoformat()}",
                 text=TEACHER_RECATEGORIZED.format(no=no, student=student.name, categories=names),
+                params=dict(student=student.name, no=no, summary=names),
                 school_id=student.school_id,
             )
         )

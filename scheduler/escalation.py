@@ -34,6 +34,7 @@ from scheduler.outbox_sql import (
     insert_select,
     joined,
     json_expr,
+    json_object,
     key_expr,
     row_columns,
     sql_format,
@@ -60,7 +61,7 @@ LOST_HEAD = (
 )
 LOST_LINE = "{i}. {name}（{cls}，指导教师 {teacher}）连续 {streak} 个工作日未签到，最后签到：{last}"
 ALERT_MESSAGE = "连续 {streak} 个工作日未签到（最后签到：{last}）"
-PARAMS_STUDENT = '{"student_id": {id}}'  # sql_format templates: only {word} is a field
+PARENT_SUMMARY = "连续{streak}个工作日未签到"  # a template field: at most 20 characters
 PARAMS_STUDENTS = '{"student_ids": [{ids}]}'
 
 A = ABSENTEES.c
@@ -179,7 +180,16 @@ def _parent_alerts(session: Session, settings: Settings, fresh, day: date, now: 
                 else_="",
             ),
         ),
-        params=json_expr(session, sql_format(PARAMS_STUDENT, id=A.student_id)),
+        # The fields of a template message (SPEC section 9), beside the id still_relevant reads.
+        params=json_object(
+            session,
+            student_id=A.student_id,
+            student=A.name,
+            date=literal(day.isoformat(), String),
+            summary=sql_format(PARENT_SUMMARY, streak=A.streak),
+            teacher=func.coalesce(Teacher.name, ""),
+            phone=func.coalesce(Teacher.phone, ""),
+        ),
     )
     joins = (
         ABSENTEES.join(Guardianship, Guardianship.student_id == A.student_id)

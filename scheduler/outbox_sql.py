@@ -76,6 +76,14 @@ def json_expr(session: Session, text_expr):
     return cast(text_expr, JSON) if _is_pg(session) else text_expr
 
 
+def json_object(session: Session, **values):
+    """A JSON object built in SQL from named SQL expressions (strings escaped by the database)."""
+    args = [part for name, expr in values.items() for part in (literal(name, String), expr)]
+    if _is_pg(session):
+        return func.json_build_object(*args)
+    return func.json_object(*args)
+
+
 def row_columns(
     session: Session,
     *,

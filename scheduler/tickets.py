@@ -50,6 +50,15 @@ def sweep_ticket_escalation(session: Session, settings: Settings, now: datetime)
         school = ticket.school_id
         if school not in admins:
             admins[school] = school_admin_ids(session, school_id=school)
+        created = ticket.created_at.astimezone(settings.tz)
+        params = dict(
+            student=student,
+            no=ticket_no(ticket.id),
+            teacher=teacher or "未分配",
+            date=created.date().isoformat(),
+            time=created.strftime("%H:%M"),
+            summary=category_names(ticket.categories or [ticket.category]),
+        )
         text = ESCALATED.format(
             no=ticket_no(ticket.id),
             student=student,
@@ -68,6 +77,7 @@ def sweep_ticket_escalation(session: Session, settings: Settings, now: datetime)
                 key=f"ticket_escalated:{ticket.id}:{admin_id}",
                 kind="ticket_escalated",
                 text=text,
+                params=params,
                 school_id=school,
             )
         add_case_note(

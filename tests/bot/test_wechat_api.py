@@ -12,6 +12,7 @@ import respx
 from api.commands.channels import publish_menu
 from bot.senders import Outgoing, SendError, WechatSender
 from bot.wechat_api import WechatApi, WechatApiError
+from core.settings import WechatTemplate
 
 WX = "https://api.weixin.qq.com"
 TOKEN_URL = f"{WX}/cgi-bin/stable_token"
@@ -103,8 +104,9 @@ def outgoing(now, *, wrote_hours_ago: float | None, kind="notice") -> Outgoing:
 
 @pytest.fixture
 def templated(settings):
-    settings.wechat.templates.notice = "TPL_NOTICE"
-    settings.wechat.templates.nudge = "TPL_NUDGE"
+    t = settings.wechat.templates
+    t.notice = WechatTemplate(id="TPL_NOTICE", fields={"thing1": "{summary}", "time2": "{date}"})
+    t.nudge = WechatTemplate(id="TPL_NUDGE", fields={"thing1": "{summary}", "time2": "{date}"})
     return settings
 
 
@@ -128,7 +130,11 @@ async def test_outside_the_window_a_template_message_is_sent(wx, templated, engi
     assert msgid == "200228332" and custom.call_count == 0
     sent = body(template.calls[0])
     assert sent["template_id"] == "TPL_NUDGE" and sent["touser"] == "oOPENID"
-    assert sent["data"] == {"content": {"value": "您的周记已批阅：90 分"}}
+    # No params given: the first line of the text and the day it is sent (SPEC section 9).
+    assert sent["data"] == {
+        "thing1": {"value": "您的周记已批阅：90 分"},
+        "time2": {"value": "2026-03-02"},
+    }
 
 
 async def test_errcode_45015_falls_back_to_a_template(wx, templated, engine, now):

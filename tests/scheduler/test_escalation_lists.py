@@ -45,5 +45,9 @@ def test_the_parent_alert_carries_the_student_for_the_send_time_check(
     sweep(MON, 11, 0)
     sweep(date(2026, 3, 3), 11, 0)
     [alert] = rows(engine, "parent_alert")
-    assert alert.params == {"student_id": student}
+    assert alert.params["student_id"] == student
+    # The fields of its template message (SPEC section 9).
+    assert alert.params["date"] == "2026-03-03"
+    assert alert.params["summary"] == "连续2个工作日未签到"
+    assert alert.params["student"] and alert.params["teacher"]
     assert "最近一次签到：2月28日（周六）" in alert.text
