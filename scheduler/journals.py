@@ -18,6 +18,7 @@ from scheduler.outbox_sql import (
     key_expr,
     placements_with_student_chats,
     row_columns,
+    student_params,
 )
 
 MAX_LINES = 30
@@ -56,6 +57,7 @@ def sweep_journal_reminders(session: Session, settings: Settings, now: datetime)
         quiet_hours=True,
         now=now,
         expires_at=day_end(sunday, settings),
+        params=student_params(session),
     )
     stmt = placements_with_student_chats(*columns).where(
         Placement.start_date <= today,

@@ -17,6 +17,7 @@ from scheduler.outbox_sql import (
     key_expr,
     placements_with_student_chats,
     row_columns,
+    student_params,
     tune_for_bulk,
 )
 
@@ -42,6 +43,8 @@ def sweep_nudges(session: Session, settings: Settings, now: datetime) -> int:
             quiet_hours=True,
             now=now,
             expires_at=expires_at,
+            # The student's own name for the template's {student} field (SPEC section 9).
+            params=student_params(session),
         )
         # The anti-join: students due today (core.due), minus those with a check-in today.
         stmt = placements_with_student_chats(*columns).where(

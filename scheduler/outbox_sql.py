@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.types import JSON
 from sqlmodel import Session
 
-from models import ChannelAccount, OutboxMessage, Placement
+from models import ChannelAccount, OutboxMessage, Placement, Student
 from models.types import AwareDateTime
 
 # The columns a sweep's SELECT must produce, in this order.
@@ -174,6 +174,12 @@ def joined(session: Session, expr, order_by, sep: str = "\n"):
 def text_order(session: Session, column):
     """Sort text by code point, as Python does, whatever the database's collation."""
     return column.collate("C") if _is_pg(session) else column
+
+
+def student_params(session: Session):
+    """Params naming the placement's student, for a template's {student} (SPEC section 9)."""
+    name = select(Student.name).where(Student.id == Placement.student_id).scalar_subquery()
+    return json_object(session, student=name)
 
 
 def placements_with_student_chats(*columns):

@@ -40,7 +40,9 @@ def reach(settings, engine, session, student):
     t.absence = WechatTemplate(
         id=ABSENCE_ID, fields={"thing1": "{student}", "time2": "{date}", "thing3": "{summary}"}
     )
-    t.nudge = WechatTemplate(id=NUDGE_ID, fields={"time1": "{date}", "thing2": "{summary}"})
+    t.nudge = WechatTemplate(
+        id=NUDGE_ID, fields={"thing3": "{student}", "time1": "{date}", "thing2": "{summary}"}
+    )
     t.notice = WechatTemplate(id=NOTICE_ID, fields={"thing1": "{summary}", "time2": "{date}"})
     settings.server.public_url = PUBLIC
     from models import Student
@@ -95,7 +97,11 @@ def test_the_nudge_to_a_silent_student_goes_as_a_template_with_a_link(
     assert deliver(settings, engine, fake) >= 1
     nudge = sent_to(fake, "S001")
     assert nudge["template_id"] == NUDGE_ID
-    assert values(nudge) == {"time1": "2026-03-02", "thing2": "今日尚未签到，请发送位置"}
+    assert values(nudge) == {
+        "thing3": LONG_NAME[:19] + "…",  # cut to 20 characters
+        "time1": "2026-03-02",
+        "thing2": "今日尚未签到，请发送位置",
+    }
     assert nudge["url"].startswith(f"{PUBLIC}/m/")
     [row] = rows(engine, "nudge")
     assert row.status == "sent"
