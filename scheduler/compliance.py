@@ -132,8 +132,9 @@ def _violations(session: Session, settings: Settings, ctx: Context, now: datetim
     need_checkins = set().union(*by_checkins.values())
     need_tickets = groups["fees_or_deposit"]
     found: dict[tuple[int, str], object] = {}
+    interns = q.intern_tallies(session, today)  # once, not per chunk: it reads every placement
     for part in chunks(sorted(wanted)):
-        facts = _facts(session, part, today)
+        facts = _facts(session, part, today, interns)
         checkins = _checkins(session, [p for p in part if p in need_checkins], ctx, settings)
         tickets = _tickets(session, [p for p in part if p in need_tickets], settings)
         for pid in part:
@@ -159,25 +160,18 @@ def _flagged_schedules(combos: Iterable[tuple], ctx: Context) -> dict[str, set]:
     return flagged
 
 
-def _facts(session: Session, ids: list[int], today: date) -> dict[int, Facts]:
+def _facts(session: Session, ids: list[int], today: date, interns: q.Interns) -> dict[int, Facts]:
     p = Placement
-    company, post = q.intern_counts(session, today)
     rows = session.execute(
-        select(
-            p,
-            Student.birth_date,
-            Company.name,
-            func.coalesce(company.c.interns, 0),
-            func.coalesce(post.c.interns, 0),
-        )
+        select(p, Student.birth_date, Company.name)
         .join(Student, Student.id == p.student_id)
         .join(Company, Company.id == p.company_id)
-        .outerjoin(company, company.c.company_id == p.company_id)
-        .outerjoin(post, and_(post.c.company_id == p.company_id, post.c.position == p.position))
         .where(p.id.in_(ids))
     ).all()
     out = {}
-    for pl, birth, company_name, at_company, at_post in rows:
+    for pl, birth, company_name in rows:
+        at_company = interns.company.get(pl.company_id, 0)
+        at_post = interns.post.get((pl.company_id, pl.position), 0)
         out[pl.id] = Facts(
             pl.id, pl.start_date, pl.end_date, company_name, pl.industry, pl.position, pl.city,
             pl.shift_start, pl.shift_end, pl.workdays_mask, birth, pl.grade, pl.arranged_by,

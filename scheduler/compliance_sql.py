@@ -7,6 +7,7 @@ of the lookback window are summed once per (placement, day) into a temporary tab
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import (
@@ -247,6 +248,27 @@ def intern_counts(session: Session, today: date):
         .subquery("post_interns")
     )
     return company, post
+
+
+@dataclass(frozen=True)
+class Interns:
+    """Active interns per company and per (company, position), as of one day."""
+
+    company: dict[int, int]
+    post: dict[tuple[int, str], int]
+
+
+def intern_tallies(session: Session, today: date) -> Interns:
+    """intern_counts read into memory once for a whole sweep."""
+    company, post = intern_counts(session, today)
+    by_company = dict(session.execute(select(company.c.company_id, company.c.interns)).all())
+    by_post = {
+        (cid, position): n
+        for cid, position, n in session.execute(
+            select(post.c.company_id, post.c.position, post.c.interns)
+        )
+    }
+    return Interns(by_company, by_post)
 
 
 def _crowded(session: Session, cfg: ComplianceSettings, today: date) -> set[int]:
