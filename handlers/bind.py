@@ -71,8 +71,18 @@ NEXT_STEP = {
         "Send your location at work each day to check in; send /help for everything else.",
     ),
     "teacher": (
-        "发送「今日」查看学生今天的签到情况，发送「帮助」查看全部功能。",
-        "Send /today to see today's check-ins of your students; /help for more.",
+        "发送「今日」查看学生今天的签到情况，「批阅」查看待批阅的日志，「帮助」查看全部功能。",
+        "Send /today to see today's check-ins of your students, /grade for journals waiting; "
+        "/help for more.",
+    ),
+    "mentor": (
+        "发送「今日」查看实习生今天的签到情况，「批阅」查看待批阅的日志；实习生提交日志时会通知您。",
+        "Send /today to see your interns' check-ins today and /grade for journals waiting; "
+        "you are told when an intern submits a journal.",
+    ),
+    "school_admin": (
+        "学生失联预警和升级的工单会发到这里；发送「处理 编号 说明」即可处理。",
+        "Lost-contact alerts and escalated tickets will come here; send /handle <no> <note>.",
     ),
     "parent": (
         "发送「状态」查看孩子本周的签到情况。",

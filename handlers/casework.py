@@ -21,8 +21,9 @@ from bot.types import Reply
 from core import journals, tickets
 from core.intents import leading_command
 from core.journals import parse_number
+from core.scope import chat_students
 from handlers.base import Context, on_intent
-from models import Alert, ConsoleUser, Journal, Mentor, Placement, Student, Ticket
+from models import Alert, ConsoleUser, Journal, Student, Ticket
 
 # A note that says the problem is solved closes the case.
 RESOLVE_WORDS = re.compile(
@@ -93,13 +94,10 @@ def _may_see(ctx: Context, school_id: int, student: Student | None) -> bool:
         return False
     if account.person_kind == "teacher":
         return student.teacher_id == account.person_id
-    if account.person_kind == "mentor":  # a company mentor grades the interns at the company
+    if account.person_kind == "mentor":  # a company mentor grades the interns it mentors
+        where = chat_students("mentor", account.person_id)
         return (
-            ctx.session.exec(
-                select(Placement.id)
-                .join(Mentor, Mentor.company_id == Placement.company_id)
-                .where(Mentor.id == account.person_id, Placement.student_id == student.id)
-            ).first()
+            ctx.session.exec(select(Student.id).where(Student.id == student.id, where)).first()
             is not None
         )
     if account.person_kind == "school_admin":

@@ -1,0 +1,74 @@
+"""Every role binds in chat with its own code: student, parents, teacher, mentor, school admin."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from core.invites import issue_invite
+from models import ChannelAccount, ConsoleUser, Guardianship, Mentor, Parent, Placement
+from tests.factories import make_student
+
+
+def _code(session, now, kind: str, person_id: int, school_id: int | None) -> str:
+    invite = issue_invite(
+        session, person_kind=kind, person_id=person_id, school_id=school_id, now=now, ttl_days=7
+    )
+    session.commit()
+    return invite.code
+
+
+@pytest.fixture
+def world(session):
+    """A student with two parents, a teacher, a mentor named on the placement, a school admin."""
+    student = make_student(session)
+    second = Parent(name="张母", phone="13600000002")
+    session.add(second)
+    session.flush()
+    session.add(Guardianship(student_id=student.id, parent_id=second.id))
+    placement = session.exec(select(Placement)).one()
+    mentor = Mentor(company_id=placement.company_id, name="赵师傅", phone="13600000001")
+    session.add(mentor)
+    session.flush()
+    placement.mentor_id = mentor.id
+    admin = ConsoleUser(
+        username="gzjt", password_hash="x", role="school", school_id=student.school_id
+    )
+    session.add(admin)
+    session.commit()
+    parents = session.exec(select(Guardianship.parent_id).order_by(Guardianship.parent_id)).all()
+    sid = student.school_id
+    return {
+        "student": ("student", student.id, sid, "学生 张三（学号 S001）"),
+        "parent": ("parent", parents[0], sid, "家长 张父（张三 的家长）"),
+        "parent2": ("parent", parents[1], sid, "家长 张母（张三 的家长）"),
+        "teacher": ("teacher", student.teacher_id, sid, "指导教师 李老师"),
+        "mentor": ("mentor", mentor.id, sid, "企业导师 赵师傅"),
+        "school_admin": ("school_admin", admin.id, sid, "学校管理员 gzjt"),
+    }
+
+
+@pytest.mark.parametrize(
+    "who", ["student", "parent", "parent2", "teacher", "mentor", "school_admin"]
+)
+def test_each_role_binds_in_chat_with_its_own_code(session, chat_factory, now, world, who):
+    kind, person_id, school_id, name = world[who]
+    code = _code(session, now, kind, person_id, school_id)
+
+    reply = chat_factory(f"{who}-1").send(f"绑定 {code}")
+
+    assert reply.startswith(f"绑定成功：{name}"), reply
+    account = session.exec(select(ChannelAccount)).one()
+    assert (account.person_kind, account.person_id) == (kind, person_id)
+
+
+def test_both_parents_of_a_student_bind_at_once(session, chat_factory, now, world):
+    codes = [_code(session, now, *world[who][:3]) for who in ("parent", "parent2")]
+
+    for i, code in enumerate(codes):
+        assert chat_factory(f"p{i}").send(f"绑定 {code}").startswith("绑定成功：家长")
+
+    kinds = session.exec(select(ChannelAccount.person_kind, ChannelAccount.person_id)).all()
+    assert sorted(kinds) == sorted(
+        [("parent", world["parent"][1]), ("parent", world["parent2"][1])]
+    )
