@@ -129,11 +129,14 @@ def sees_whole_school(user: ConsoleUser) -> bool:
 OVERSEERS = ("teacher", "mentor")
 
 
-def chat_students(kind: str, person_id: int) -> ColumnElement[bool]:
+def chat_students(kind: str, person_id: int, school_id: int | None = None) -> ColumnElement[bool]:
     """The students a person bound in chat oversees: a teacher their own students, a company
-    mentor the interns whose placement names them; nobody else's."""
+    mentor the interns whose placement names them, a school admin the school's (`school_id`,
+    the binding's); nobody else's."""
     if kind == "teacher":
         return Student.teacher_id == person_id
     if kind == "mentor":
         return Student.id.in_(select(Placement.student_id).where(Placement.mentor_id == person_id))
+    if kind == "school_admin" and school_id is not None:
+        return Student.school_id == school_id
     return false()
