@@ -363,10 +363,18 @@ def chat(who: Annotated[str, typer.Option("--as", help="student_no or phone")]) 
 
 @wechat_app.command("menu")
 def wechat_menu() -> None:
-    """Publish the official account menu (签到 / 写日志 / 维权 / 我的)."""
+    """Publish the menus: the default (students') and one per role tag; tag bound users."""
     from api.commands.channels import publish_wechat_menu
 
     publish_wechat_menu(settings())
+
+
+@telegram_app.command("commands")
+def telegram_commands() -> None:
+    """Set the bot's command list per role (setMyCommands per bound chat)."""
+    from api.commands.channels import publish_telegram_menus
+
+    publish_telegram_menus(settings())
 
 
 @telegram_app.command("set-webhook")

@@ -84,3 +84,19 @@ def test_a_teacher_lists_waiting_journals_with_number_student_kind_and_first_lin
     listed = chat_factory("t1").send("批阅")
 
     assert listed.splitlines()[:2] == ["待批阅日志 1 篇：", f"J1 张三 周记：{LINE[:40]}…"]
+
+
+def test_todo_counts_what_waits_on_a_teacher_and_a_mentor(chat_factory, workshop):
+    chat_factory("u1").send("周记 " + LINE * 6)
+    chat_factory("u1").send("维权 老板两个月没发工资了")
+
+    teacher = chat_factory("t1").send("待办")
+    mentor = chat_factory("m1").send("待办")
+
+    assert teacher.splitlines() == [
+        "待办：",
+        "待批阅日志 1 篇，发送「批阅」查看",
+        "未结工单 1 件，发送「处理 T编号 说明」处理",
+    ]
+    assert mentor.splitlines() == ["待办：", "待批阅日志 1 篇，发送「批阅」查看"]  # no tickets
+    assert chat_factory("u2").send("待办").startswith("抱歉，这个功能只对")
