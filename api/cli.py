@@ -139,12 +139,33 @@ def invite_teacher(phone: Annotated[str, typer.Argument(help="教师手机号")]
 
 
 @invite_app.command("parent")
-def invite_parent(student_no: Annotated[str, typer.Argument(help="学生学号")]) -> None:
-    """Print a one-time code for a student's parent."""
+def invite_parent(
+    student_no: Annotated[str, typer.Argument(help="学生学号")],
+    phone: Annotated[str | None, typer.Option(help="only the parent with this phone")] = None,
+) -> None:
+    """Print a one-time code for each of a student's parents (or the one with --phone)."""
     from api.commands.invite import invite_person
 
     cfg = settings()
-    invite_person(cfg, engine_for(cfg), "parent", student_no)
+    invite_person(cfg, engine_for(cfg), "parent", student_no, parent_phone=phone)
+
+
+@invite_app.command("mentor")
+def invite_mentor(phone: Annotated[str, typer.Argument(help="企业导师手机号")]) -> None:
+    """Print a one-time code for a company mentor (roster mentor_phone)."""
+    from api.commands.invite import invite_person
+
+    cfg = settings()
+    invite_person(cfg, engine_for(cfg), "mentor", phone)
+
+
+@invite_app.command("school-admin")
+def invite_school_admin(username: Annotated[str, typer.Argument(help="学校管理员用户名")]) -> None:
+    """Print a one-time code binding a school admin's console account to a chat."""
+    from api.commands.invite import invite_person
+
+    cfg = settings()
+    invite_person(cfg, engine_for(cfg), "school_admin", username)
 
 
 @user_app.command("add")
@@ -342,7 +363,7 @@ def chat(who: Annotated[str, typer.Option("--as", help="student_no or phone")]) 
 
 @wechat_app.command("menu")
 def wechat_menu() -> None:
-    """Publish the official account menu (签到 / 写日志 / 维权 / 我的)."""
+    """Publish the menus: the default (students') and one per role tag; tag bound users."""
     from api.commands.channels import publish_wechat_menu
 
     publish_wechat_menu(settings())
@@ -358,6 +379,12 @@ def wechat_templates_check() -> None:
     from api.commands.wechat_templates import check_wechat_templates
 
     check_wechat_templates(settings())
+@telegram_app.command("commands")
+def telegram_commands() -> None:
+    """Set the bot's command list per role (setMyCommands per bound chat)."""
+    from api.commands.channels import publish_telegram_menus
+
+    publish_telegram_menus(settings())
 
 
 @telegram_app.command("set-webhook")

@@ -40,10 +40,12 @@ import httpx
 from anyio import to_thread
 from sqlalchemy.engine import Engine
 
+from bot import senders as channel_senders
+from bot.menu_push import menu_senders
 from bot.outbox_owner import Owner, open_owner, release
 from bot.outbox_rows import WouldWait, exchange, start_pass
 from bot.push_http import PushClient
-from bot.senders import Outgoing, Sender, SendError, build_senders
+from bot.senders import ConsoleSender, Outgoing, Sender, SendError
 from core.settings import Settings
 from models.types import utcnow
 
@@ -56,6 +58,18 @@ HTTP_TIMEOUT = httpx.Timeout(10.0)
 # 1,000 messages/s at 30 ms per request to the WeChat and Telegram APIs, rate limit raised.
 # It is also the most a crash can make the outbox send twice.
 CONCURRENCY = 32
+
+
+def build_senders(
+    settings: Settings,
+    http_client: PushClient,
+    *,
+    engine: Engine | None = None,
+    console: ConsoleSender | None = None,
+) -> dict[str, Sender]:
+    """The channel senders (bot.senders) and, beside them, the senders of role menus."""
+    found = channel_senders.build_senders(settings, http_client, engine=engine, console=console)
+    return menu_senders(found, settings, http_client)
 
 
 def http_client() -> PushClient:

@@ -39,6 +39,7 @@ COMMANDS = {
     "reject": "reject",
     "help": "help",
     "today": "today",
+    "todo": "todo",
     "grade": "grade",
     "handle": "handle",
     "student": "student",

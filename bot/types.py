@@ -65,3 +65,8 @@ class Notification:
     expires_at: datetime | None = None
     school_id: int | None = None
     params: dict = field(default_factory=dict)
+
+
+# Outbox pseudo-channels that set a chat user's menu for their role (bot/menu_push.py): the row
+# goes to the same user id, its text is "<role>:<language>" ("none" after unbinding).
+MENU_CHANNELS = {"wechat": "wechat_menu", "telegram": "telegram_menu"}

@@ -30,6 +30,11 @@ CLICK_KEYS: dict[str, tuple[str, str]] = {
     "STATUS": ("status", ""),
     "MAKEUP": ("makeup", ""),
     "HELP": ("help", ""),
+    # Other roles' menus (bot.menus).
+    "TODAY": ("today", ""),
+    "TODO": ("todo", ""),
+    "GRADE": ("grade", ""),
+    "LEAVE": ("leave", ""),
 }
 
 # WeChat allows at most three top-level buttons, so 维权 and 我的 share the third.

@@ -188,3 +188,42 @@ class WechatApi:
 
     async def create_menu(self, menu: dict) -> None:
         await self.call("/cgi-bin/menu/create", menu)
+
+    # --- user tags and conditional menus (bot/menu_push.py) ---------------------------------
+
+    async def get(self, path: str) -> dict:
+        """GET with the access token (tags/get, menu/delete); needs an httpx client (the CLI)."""
+        token = await self.access_token()
+        response = await self.http.get(f"{self.base}{path}", params={"access_token": token})
+        response.raise_for_status()
+        data = response.json()
+        code = int(data.get("errcode") or 0)
+        if code:
+            raise WechatApiError(code, str(data.get("errmsg", "")))
+        return data
+
+    async def list_tags(self) -> dict[str, int]:
+        """The account's user tags: name -> id."""
+        data = await self.get("/cgi-bin/tags/get")
+        return {t["name"]: int(t["id"]) for t in data.get("tags", [])}
+
+    async def create_tag(self, name: str) -> int:
+        data = await self.call("/cgi-bin/tags/create", {"tag": {"name": name}})
+        return int(data["tag"]["id"])
+
+    async def tag_users(self, tag_id: int, openids: list[str]) -> None:
+        """Tag at most 50 users at once (tags/members/batchtagging)."""
+        payload = {"openid_list": openids, "tagid": tag_id}
+        await self.call("/cgi-bin/tags/members/batchtagging", payload)
+
+    async def untag_users(self, tag_id: int, openids: list[str]) -> None:
+        payload = {"openid_list": openids, "tagid": tag_id}
+        await self.call("/cgi-bin/tags/members/batchuntagging", payload)
+
+    async def delete_menus(self) -> None:
+        """Delete the default menu and every conditional one (menu/delete)."""
+        await self.get("/cgi-bin/menu/delete")
+
+    async def add_conditional_menu(self, menu: dict) -> str:
+        """A menu shown to users matching `menu["matchrule"]`; returns its menuid."""
+        return str((await self.call("/cgi-bin/menu/addconditional", menu)).get("menuid", ""))

@@ -46,6 +46,7 @@ class Submitted:
     journal: Journal
     replaced: bool  # an earlier, ungraded version of the same period was replaced
     week_no: int | None  # the placement week of a weekly journal (1 = the first week)
+    mentor_id: int | None = None  # the company mentor the placement names, told of it
 
 
 def min_length(settings: Settings, kind: str) -> int:
@@ -118,7 +119,8 @@ def submit(
     session.add(row)
     session.flush()
     week = week_number(start, placement) if kind == "weekly" else None
-    return Submitted(journal=row, replaced=replaced, week_no=week)
+    mentor = placement.mentor_id if placement is not None else None
+    return Submitted(journal=row, replaced=replaced, week_no=week, mentor_id=mentor)
 
 
 def grade(journal: Journal, *, score: int, comment: str, grader: str, now: datetime) -> bool:
@@ -161,6 +163,51 @@ def tell_student_graded(session: Session, journal: Journal, *, now: datetime) ->
         ),
         school_id=journal.school_id,
         quiet_hours=True,
+    )
+
+
+# What a company mentor hears when an intern submits a journal: (zh, en).
+MENTOR_NOTICE = (
+    "实习生{student}提交了{kind}（编号 {no}，{count} 字）：{first}\n"
+    "发送「批阅 {no}」查看全文，「批阅 {no} 分数 评语」评分。",
+    "Your intern {student} submitted a {kind} (no. {no}, {count} words): {first}\n"
+    'Send "grade {no}" to read it, "grade {no} <score> <comment>" to grade it.',
+)
+FIRST_LINE_CHARS = 40
+
+
+def first_line(text: str, limit: int = FIRST_LINE_CHARS) -> str:
+    """The opening of a journal, on one line, cut with an ellipsis."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return line if len(line) <= limit else line[:limit] + "…"
+
+
+def tell_mentor_submitted(
+    session: Session, submitted: Submitted, *, student_name: str, now: datetime
+) -> int:
+    """Queue a note of a new journal to the mentor the placement names (company staff: no
+    quiet hours); nothing when there is none."""
+    if submitted.mentor_id is None:
+        return 0
+    journal = submitted.journal
+    en = person_lang(session, "mentor", submitted.mentor_id) == "en"
+    text = MENTOR_NOTICE[en].format(
+        student=student_name,
+        kind=(KIND_EN if en else KIND_ZH)[journal.kind],
+        no=f"{PREFIX}{journal.id}",
+        count=journal.char_count,
+        first=first_line(journal.text),
+    )
+    return enqueue(
+        session,
+        now=now,
+        person_kind="mentor",
+        person_id=submitted.mentor_id,
+        key=f"journal_submitted:{journal.id}:{now.isoformat()}",
+        kind="journal_submitted",
+        text=text,
+        school_id=journal.school_id,
+        quiet_hours=False,
     )
 
 

@@ -53,6 +53,10 @@ COLUMNS: dict[str, str] = {
     "post_wage": "同岗工资",
     "company_headcount": "单位职工人数",
     "post_headcount": "同岗人数",
+    "mentor_name": "企业导师",
+    "mentor_phone": "导师手机号",
+    "parent2_name": "家长2姓名",
+    "parent2_phone": "家长2手机号",
 }
 REQUIRED = (
     "student_no", "name", "school", "company", "latitude", "longitude",
@@ -68,13 +72,16 @@ _EXTRA_ALIASES = {
     "class_name": "class", "实习方式": "arranged_by", "监护人同意": "guardian_consent",
     "知情同意书": "guardian_consent", "同岗位工资": "post_wage", "职工人数": "company_headcount",
     "在岗职工人数": "company_headcount", "同岗位人数": "post_headcount",
-    "三方协议签订": "agreement_signed",
+    "三方协议签订": "agreement_signed", "导师姓名": "mentor_name", "企业导师姓名": "mentor_name",
+    "导师电话": "mentor_phone", "企业导师手机号": "mentor_phone",
+    "第二家长姓名": "parent2_name", "第二家长手机号": "parent2_phone",
+    "家长二姓名": "parent2_name", "家长二手机号": "parent2_phone",
 }  # fmt: skip
 # Longest text each column may hold (the table's column width).
 MAX_LEN = {
     "student_no": 40, "name": 60, "school": 120, "major": 120, "class": 120,
     "teacher_name": 60, "parent_name": 60, "company": 160, "industry": 60, "position": 120,
-    "address": 255,
+    "address": 255, "mentor_name": 60, "parent2_name": 60,
 }  # fmt: skip
 HEADER_SCAN_ROWS = 10  # a title row or two above the header is common in school spreadsheets
 _CITY = re.compile(r"(.+?(?:省|自治区|自治州|地区|市|县|区|盟))")
@@ -145,6 +152,10 @@ class RosterRow:
     post_wage: int | None
     company_headcount: int | None
     post_headcount: int | None
+    mentor_name: str = ""
+    mentor_phone: str = ""
+    parent2_name: str = ""
+    parent2_phone: str = ""
 
 
 @dataclass
@@ -357,7 +368,10 @@ _day = _Memo(v.day)
 _BLANK_TEXTS = dict.fromkeys(MAX_LEN, "")
 _LIMITS = tuple(MAX_LEN.items())
 _SHORTEST_LIMIT = min(MAX_LEN.values())
-_PEOPLE = (("teacher_name", "teacher_phone"), ("parent_name", "parent_phone"))
+_PEOPLE = (
+    ("teacher_name", "teacher_phone"), ("parent_name", "parent_phone"),
+    ("mentor_name", "mentor_phone"), ("parent2_name", "parent2_phone"),
+)  # fmt: skip
 _CLEAN_PHONE = v.PHONE.match
 
 
@@ -414,7 +428,9 @@ def validate(line: int, values: dict[str, object], *, default_radius_m: int) -> 
         if phone and not name:
             errors.append(f"有{label(phone_column)}时必须填写{label(name_column)}")
         people.append(phone)
-    teacher_phone, parent_phone = people
+    teacher_phone, parent_phone, mentor_phone, parent2_phone = people
+    if parent2_phone and parent2_phone == parent_phone:
+        errors.append(f"{label('parent2_phone')} 与{label('parent_phone')}相同")
     phone = _phone(values, txt.get("phone"), "phone", errors)
     try:
         lat = v.coordinate(values.get("latitude"), limit=90)
@@ -454,6 +470,7 @@ def validate(line: int, values: dict[str, object], *, default_radius_m: int) -> 
         txt["company"], industry, position, address, _city(address), lat, lng, datum,
         norm_lat, norm_lng, radius_m, shift_start, shift_end, workdays_text, mask, start, end,
         salary, arranged, signed, insured, _matches((major, position, industry)), *facts,
+        txt["mentor_name"], mentor_phone, txt["parent2_name"], parent2_phone,
     )  # fmt: skip
 
 

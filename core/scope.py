@@ -1,4 +1,4 @@
-"""The one scoping rule for console and API: who may see which rows."""
+"""The one scoping rule for console, API and chat: who may see which rows."""
 
 from __future__ import annotations
 
@@ -123,3 +123,20 @@ def can_decide_finding(user: ConsoleUser, finding: Finding, teacher_id: int | No
 def sees_whole_school(user: ConsoleUser) -> bool:
     """Province and school admins read school roll-ups; a teacher's figures come from own rows."""
     return user.role in ("province", "school")
+
+
+# People bound in chat who oversee students (today's check-ins, journals to grade).
+OVERSEERS = ("teacher", "mentor")
+
+
+def chat_students(kind: str, person_id: int, school_id: int | None = None) -> ColumnElement[bool]:
+    """The students a person bound in chat oversees: a teacher their own students, a company
+    mentor the interns whose placement names them, a school admin the school's (`school_id`,
+    the binding's); nobody else's."""
+    if kind == "teacher":
+        return Student.teacher_id == person_id
+    if kind == "mentor":
+        return Student.id.in_(select(Placement.student_id).where(Placement.mentor_id == person_id))
+    if kind == "school_admin" and school_id is not None:
+        return Student.school_id == school_id
+    return false()

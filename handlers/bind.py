@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.types import Reply
+from bot.types import MENU_CHANNELS, Reply
 from core.invites import ALPHABET, CODE_LENGTH, normalise_code
 from core.privacy import record_consent
 from handlers.base import Context, on_intent
@@ -21,6 +21,7 @@ from models.accounts import (
 )
 from models.audit import record
 from models.people_queries import student_summary
+from models.queue import outbox_row, queue_rows
 
 HOW_TO_BIND = (
     "您好，这里是实习助手。您还没有绑定身份：请向指导教师索取 8 位绑定码，"
@@ -71,8 +72,18 @@ NEXT_STEP = {
         "Send your location at work each day to check in; send /help for everything else.",
     ),
     "teacher": (
-        "发送「今日」查看学生今天的签到情况，发送「帮助」查看全部功能。",
-        "Send /today to see today's check-ins of your students; /help for more.",
+        "发送「今日」查看学生今天的签到情况，「批阅」查看待批阅的日志，「帮助」查看全部功能。",
+        "Send /today to see today's check-ins of your students, /grade for journals waiting; "
+        "/help for more.",
+    ),
+    "mentor": (
+        "发送「今日」查看实习生今天的签到情况，「批阅」查看待批阅的日志；实习生提交日志时会通知您。",
+        "Send /today to see your interns' check-ins today and /grade for journals waiting; "
+        "you are told when an intern submits a journal.",
+    ),
+    "school_admin": (
+        "学生失联预警和升级的工单会发到这里；发送「处理 编号 说明」即可处理。",
+        "Lost-contact alerts and escalated tickets will come here; send /handle <no> <note>.",
     ),
     "parent": (
         "发送「状态」查看孩子本周的签到情况。",
@@ -167,6 +178,7 @@ def bind(ctx: Context) -> list[Reply]:
     record_consent(ctx.session, account=account, at=ctx.now)
     ctx.clear_state()
     record_consent(ctx.conn, account=account, at=ctx.now)
+    _queue_menu(ctx, account.person_kind)
     days = ctx.settings.privacy.retain_days_after_end
     lines = [ctx.say(BOUND, who=_who(ctx, account)), ctx.say(PRIVACY, days=days)]
     if account.person_kind in NEXT_STEP:
@@ -191,8 +203,24 @@ def unbind(ctx: Context) -> list[Reply]:
     deactivate_account(ctx.conn, account_id=account.id)
     ctx.clear_state()
     _audit(ctx, account, "unbind")
+    _queue_menu(ctx, None)
     ctx.rebind(None)
     return ctx.reply(UNBOUND)
+
+
+def _queue_menu(ctx: Context, role: str | None) -> None:
+    """Give the sender their role's menu (WeChat tag, Telegram commands) through the outbox, so
+    the reply never waits on the platform (bot/menu_push.py); "none" takes it away."""
+    inbound = ctx.inbound
+    channel = MENU_CHANNELS.get(inbound.channel)
+    if channel is None:
+        return
+    text = f"{role or 'none'}:{inbound.language or 'zh'}"
+    key = f"menu:{inbound.channel}:{inbound.user_id}:{text}:{ctx.now.isoformat()}"
+    row = outbox_row(
+        key=key, channel=channel, to=inbound.user_id, now=ctx.now, kind="role_menu", text=text
+    )
+    queue_rows(ctx.conn, [row])
 
 
 def _audit(ctx: Context, account, action: str) -> None:

@@ -1,6 +1,8 @@
 """Teachers in chat: 批阅 grades a journal; 处理 / 结案 move a ticket or an alert on.
 
 Grammar (numbers with or without their prefix; a bare number after 处理 is a ticket):
+    批阅                         the journals waiting (handlers.review)
+    批阅 J12                     journal 12 in full
     批阅 J12 90 写得很好          grade journal 12: score 0-100, then the comment
     处理 T7 已联系企业            ticket 7 -> handling; the note stays on the ticket, the student
                                   hears only the new status
@@ -15,14 +17,13 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import select
-
 from bot.types import Reply
 from core import journals, tickets
 from core.intents import leading_command
 from core.journals import parse_number
+from handlers import review
 from handlers.base import Context, on_intent
-from models import Alert, ConsoleUser, Journal, Mentor, Placement, Student, Ticket
+from models import Alert, Journal, Student, Ticket
 
 # A note that says the problem is solved closes the case.
 RESOLVE_WORDS = re.compile(
@@ -86,43 +87,27 @@ def _args(ctx: Context) -> tuple[str, list[str]]:
     return "", text.split(maxsplit=2)
 
 
-def _may_see(ctx: Context, school_id: int, student: Student | None) -> bool:
-    """Teachers act on their own students; a bound school admin on the whole school."""
-    account = ctx.account
-    if account is None or student is None:
-        return False
-    if account.person_kind == "teacher":
-        return student.teacher_id == account.person_id
-    if account.person_kind == "mentor":  # a company mentor grades the interns at the company
-        return (
-            ctx.session.exec(
-                select(Placement.id)
-                .join(Mentor, Mentor.company_id == Placement.company_id)
-                .where(Mentor.id == account.person_id, Placement.student_id == student.id)
-            ).first()
-            is not None
-        )
-    if account.person_kind == "school_admin":
-        user = ctx.session.get(ConsoleUser, account.person_id)
-        return user is not None and user.role == "school" and user.school_id == school_id
-    return False
+_may_see = review.may_see
 
 
 @on_intent("grade", roles=("teacher", "mentor", "school_admin"), refusal=NOT_TEACHER)
 def grade(ctx: Context) -> list[Reply]:
-    """Grades a journal with a score and a comment and tells the student."""
+    """Grades a journal with a score and a comment and tells the student; without a score it
+    shows the journal, without a number the journals waiting."""
     _, words = _args(ctx)
-    if len(words) < 2:
-        return _reply(ctx, GRADE_USAGE)
+    if not words:
+        return review.waiting(ctx)
     number = parse_number(words[0], journals.PREFIX)
-    score_text = words[1].removesuffix("分")
-    if number is None or not score_text.isdigit() or not 0 <= int(score_text) <= 100:
+    score_text = words[1].removesuffix("分") if len(words) > 1 else ""
+    if number is None or (len(words) > 1 and not _score(score_text)):
         return _reply(ctx, GRADE_USAGE)
     no = f"{journals.PREFIX}{number}"
     journal = ctx.session.get(Journal, number)
     student = ctx.session.get(Student, journal.student_id) if journal else None
     if journal is None or not _may_see(ctx, journal.school_id, student):
         return _reply(ctx, NOT_FOUND, what=_pick(ctx, WHAT["journal"]), no=no)
+    if len(words) == 1:
+        return review.show(ctx, journal, student)
     comment = words[2].strip() if len(words) > 2 else ""
     grader = f"{ctx.account.person_kind}:{ctx.account.person_id}"
     regraded = journals.grade(
@@ -140,6 +125,10 @@ def grade(ctx: Context) -> list[Reply]:
         kind=kind,
         score=journal.score,
     )
+
+
+def _score(text: str) -> bool:
+    return text.isdigit() and 0 <= int(text) <= 100
 
 
 @on_intent("handle", roles=("teacher", "school_admin"), refusal=NOT_TEACHER)

@@ -26,6 +26,8 @@ MENUS = {
         "指导教师可以：\n"
         "· 「今日」：今天未签到、超出范围、迟到的学生\n"
         "· 「学生 姓名」：某位学生本周的签到\n"
+        "· 「待办」：待批阅的日志、未结的工单和预警、待批的请假和补卡\n"
+        "· 「批阅」：待批阅的日志；「批阅 日志编号」：查看全文\n"
         "· 「批阅 日志编号 分数 评语」：批阅日志\n"
         "· 「处理 编号 说明」：处理反馈或预警\n"
         "· 「补卡」：查看待审批补卡；「批准补卡 编号」或「驳回补卡 编号 理由」\n"
@@ -33,6 +35,7 @@ MENUS = {
         "As a teacher you can:\n"
         "· /today: students missing, out of range or late today\n"
         "· /student <name>: one student's week\n"
+        "· /todo: what waits on you; /grade: journals waiting; /grade <no>: read one\n"
         "· /grade <journal no> <score> <comment>\n"
         "· /handle <no> <note>: handle a report or alert\n"
         "· /makeup: pending make-up requests; /makeup approve <no>; /makeup refuse <no> <reason>\n"
@@ -47,6 +50,33 @@ MENUS = {
         "· /status: your child's check-ins this week\n"
         "· /unbind: unlink this chat\n"
         "We will tell you if your child misses check-ins for several days.",
+    ),
+    "mentor": (
+        "企业导师可以：\n"
+        "· 「今日」：您指导的实习生今天的签到情况\n"
+        "· 「批阅」：待批阅的日志；「批阅 日志编号」：查看全文\n"
+        "· 「批阅 日志编号 分数 评语」：批阅日志\n"
+        "· 「待办」；「解绑」\n"
+        "实习生提交日志时，我们会通知您。",
+        "As a company mentor you can:\n"
+        "· /today: your interns' check-ins today\n"
+        "· /grade: journals waiting; /grade <no>: read one; /grade <no> <score> <comment>\n"
+        "· /todo; /unbind\n"
+        "We tell you when an intern submits a journal.",
+    ),
+    "school_admin": (
+        "学校管理员可以：\n"
+        "· 「待办」：全校未结的工单和预警、待批阅的日志\n"
+        "· 「处理 编号 说明」：处理工单（T 开头）或预警（A 开头）\n"
+        "· 「批阅 日志编号 分数 评语」：批阅日志\n"
+        "· 「解绑」\n"
+        "学生失联预警和升级的工单会发到这里。",
+        "As a school admin you can:\n"
+        "· /todo: open tickets and alerts of the school, journals waiting\n"
+        "· /handle <no> <note>: a ticket (T...) or an alert (A...)\n"
+        "· /grade <journal no> <score> <comment>\n"
+        "· /unbind\n"
+        "Lost-contact alerts and escalated tickets come here.",
     ),
 }
 OTHER_MENU = (

@@ -234,6 +234,7 @@ def _submit(ctx: Context, data: dict) -> list[Reply]:
         return _reply(ctx, GRADED_ALREADY, kind=name, label=_label(ctx, row, None), score=row.score)
     ctx.clear_state()
     row = done.journal
+    journals.tell_mentor_submitted(ctx.session, done, student_name=student.name, now=ctx.now)
     return _reply(
         ctx,
         SUBMITTED,

@@ -1,4 +1,5 @@
-"""今日 and 学生 <name>: a teacher's view of own students, today and over this week."""
+"""今日 and 学生 <name>: a teacher's view of own students (a mentor's of own interns), today
+and over this week."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import timedelta
 
 from bot.types import Reply
 from core.due import due_on, late_minutes
+from core.scope import OVERSEERS, chat_students
 from handlers.base import Context, on_intent
 from handlers.texts import fmt_day, fmt_distance, fmt_time
 from handlers.week import checkins_reader, kind_and_time, sep, week_lines, week_of
@@ -14,13 +16,14 @@ from models.checkins import (
     checkins_of_students_on,
 )
 from models.makeup_queries import pending_makeup_count
-from models.people_queries import find_students_of_teacher, students_of_teacher
+from models.people_queries import find_students_of_teacher, students_matching
 
 TODAY_HEAD = (
     "今日 {day}：应签到 {due} 人，已签到 {present} 人。",
     "Today, {day}: {present} of {due} students checked in.",
 )
 NO_STUDENTS = ("您名下还没有学生。", "No students are assigned to you yet.")
+NO_INTERNS = ("名册中还没有由您指导的实习生。", "No interns name you as their mentor yet.")
 NOBODY_DUE = ("今日 {day}：您的学生今天都无需签到。", "Today, {day}: none of your students works.")
 MISSING = ("未签到 {n} 人：{names}", "Not checked in ({n}): {names}")
 OUTSIDE = ("超出范围 {n} 人：{names}", "Outside the range ({n}): {names}")
@@ -48,12 +51,13 @@ PENDING_MAKEUPS = ("待审批补卡 {n} 件，发送「补卡」查看。", "{n}
 OUTSIDE_MARK = ("（范围外）", " (outside)")
 
 
-@on_intent("today", roles=("teacher",))
+@on_intent("today", roles=OVERSEERS)
 def today(ctx: Context) -> list[Reply]:
     """Lists own students missing, outside the fence or late today, with counts."""
-    students = students_of_teacher(ctx.conn, teacher_id=ctx.person_id)
+    where = chat_students(ctx.role, ctx.person_id)
+    students = students_matching(ctx.conn, where=where)
     if not students:
-        return ctx.reply(NO_STUDENTS)
+        return ctx.reply(NO_INTERNS if ctx.role == "mentor" else NO_STUDENTS)
     ids = [s.id for s in students]
     facts = due_facts(ctx.conn, student_ids=ids, first=ctx.today, last=ctx.today)
     checkins = checkins_of_students_on(ctx.conn, student_ids=ids, day=ctx.today)

@@ -9,6 +9,9 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 
 from models.console import ConsoleUser
+from models.leave import Leave
+from models.people import Student
+from models.records import MakeupRequest
 from models.tickets import Alert, CaseNote, Ticket
 
 _TICKET = Ticket.__table__
@@ -137,3 +140,23 @@ def raise_alert(
 def school_admin_ids(executor, *, school_id: int) -> list[int]:
     """The active console admins of a school (they are told of urgent and escalated cases)."""
     return list(executor.execute(_SCHOOL_ADMINS, {"school_id": school_id}).scalars())
+
+
+def open_counts(executor, *, students) -> dict[str, int]:
+    """What waits on someone overseeing the students meeting `students` (a condition on
+    Student): unresolved tickets and alerts, pending leave and make-up requests."""
+    mine = sa_select(Student.id).where(students)
+    waiting = {
+        "tickets": (Ticket, Ticket.status != "resolved"),
+        "alerts": (Alert, Alert.status != "resolved"),
+        "leaves": (Leave, Leave.status == "pending"),
+        "makeups": (MakeupRequest, MakeupRequest.status == "pending"),
+    }
+    counts = [
+        sa_select(func.count())
+        .where(model.student_id.in_(mine), open_)
+        .scalar_subquery()
+        .label(name)
+        for name, (model, open_) in waiting.items()
+    ]
+    return dict(executor.execute(sa_select(*counts)).one()._mapping)

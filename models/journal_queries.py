@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 
+from models.people import Student
 from models.records import Journal
 
 _JOURNAL = Journal.__table__
@@ -66,3 +67,22 @@ def replace_journal_text(executor, *, journal_id: int, text: str, char_count: in
             submitted_at=submitted_at,
         ),
     )
+
+
+def waiting_journals(executor, *, students, limit: int) -> tuple[int, list[Row]]:
+    """Submitted, ungraded journals of the students meeting `students` (a condition on
+    Student): how many, and the oldest `limit` with the student's name and number."""
+    student = Student.__table__
+    where = (_JOURNAL.c.status == "submitted") & students
+    joined = _JOURNAL.join(student, student.c.id == _JOURNAL.c.student_id)
+    total = executor.execute(sa_select(func.count()).select_from(joined).where(where)).scalar()
+    rows = executor.execute(
+        sa_select(
+            _JOURNAL.c.id, _JOURNAL.c.kind, _JOURNAL.c.text, student.c.name, student.c.student_no
+        )
+        .select_from(joined)
+        .where(where)
+        .order_by(_JOURNAL.c.submitted_at, _JOURNAL.c.id)
+        .limit(limit)
+    ).all()
+    return total or 0, list(rows)

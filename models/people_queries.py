@@ -11,6 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 
 from models.channel import ChannelAccount
+from models.console import ConsoleUser
 from models.people import (
     Company,
     Guardianship,
@@ -121,6 +122,11 @@ _SUMMARY = sa_select(
 
 _BY_KIND = {"student": _STUDENT_BY_ID, "teacher": _TEACHER_BY_ID, "parent": _PARENT_BY_ID}
 _BY_KIND["mentor"] = _MENTOR_BY_ID
+_ADMIN = ConsoleUser.__table__
+# A school admin bound in chat is a console account: its username is the name shown.
+_BY_KIND["school_admin"] = sa_select(_ADMIN.c.id, _ADMIN.c.username.label("name")).where(
+    _ADMIN.c.id == bindparam("id")
+)
 
 
 def student_summary(executor, *, student_id: int, company_id: int | None) -> Row | None:
@@ -138,7 +144,7 @@ def student_name(executor, *, student_id: int) -> str:
 
 
 def person(executor, *, kind: str, person_id: int) -> Row | None:
-    """The student, teacher, parent or mentor row a binding points to (None otherwise)."""
+    """The student, teacher, parent, mentor or school admin a binding points to (or None)."""
     query = _BY_KIND.get(kind)
     return executor.execute(query, {"id": person_id}).first() if query is not None else None
 
@@ -179,6 +185,11 @@ def children_of(executor, *, parent_id: int) -> list[Row]:
 
 def students_of_teacher(executor, *, teacher_id: int) -> list[Row]:
     return list(executor.execute(_STUDENTS_OF_TEACHER, {"teacher_id": teacher_id}))
+
+
+def students_matching(executor, *, where) -> list[Row]:
+    """Students meeting a condition (core.scope.chat_students), by id."""
+    return list(executor.execute(sa_select(_STUDENT).where(where).order_by(_STUDENT.c.id)))
 
 
 def count_students_of_teacher(executor, *, teacher_id: int) -> int:

@@ -21,6 +21,8 @@ class Placement(SQLModel, table=True):
     student_id: int = Field(foreign_key="students.id")
     school_id: int = Field(foreign_key="schools.id")
     company_id: int = Field(foreign_key="companies.id", index=True)
+    # The company mentor (企业导师) the roster names for this placement, if any.
+    mentor_id: int | None = Field(default=None, foreign_key="mentors.id", index=True)
     industry: str = Field(default="", max_length=60)
     position: str = Field(default="", max_length=120)
     address: str = Field(default="", max_length=255)

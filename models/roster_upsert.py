@@ -31,6 +31,7 @@ from models.people import (
     Company,
     Guardianship,
     Major,
+    Mentor,
     Parent,
     School,
     SchoolClass,
@@ -40,14 +41,17 @@ from models.people import (
 from models.placement import Placement
 from models.roster_scope import companies_elsewhere
 
-_MODELS = (School, Major, SchoolClass, Teacher, Parent, Company, Student, Guardianship, Placement)
+_MODELS = (
+    School, Major, SchoolClass, Teacher, Parent, Company, Mentor, Student, Guardianship, Placement,
+)  # fmt: skip
 KINDS = (
-    "school", "major", "class", "teacher", "parent", "company",
+    "school", "major", "class", "teacher", "parent", "company", "mentor",
     "student", "guardianship", "placement",
 )  # fmt: skip
 KIND_LABELS = {
     "school": "学校", "major": "专业", "class": "班级", "teacher": "教师", "parent": "家长",
-    "company": "实习单位", "student": "学生", "guardianship": "家长关系", "placement": "实习岗位",
+    "company": "实习单位", "mentor": "企业导师", "student": "学生", "guardianship": "家长关系",
+    "placement": "实习岗位",
 }  # fmt: skip
 STAMPS = ("created_at", "updated_at")
 OVERLAP_MIN_ROWS = 1000  # fewer rows are written before going on: a hand-over costs more
@@ -476,11 +480,25 @@ def _upsert(
         },
     )
     company_id, new_companies = _sync(bulk, Company, ("name",), companies, tally["company"])
+    # Several parents per student: the first and, when given, the second (parent2_*).
     parents = _Wanted(
         ("name",),
-        {(r.parent_phone,): ((r.parent_name,), ("name",)) for r in rows if r.parent_phone},
+        {(r.parent_phone,): ((r.parent_name,), ("name",)) for r in rows if r.parent_phone}
+        | {(r.parent2_phone,): ((r.parent2_name,), ("name",)) for r in rows if r.parent2_phone},
     )
     parent_id, _ = _sync(bulk, Parent, ("phone",), parents, tally["parent"])
+    company_of = {name: company_id[key] for key in companies.rows for name in key}
+    # A mentor works at the company of the (last) row naming them.
+    at_company = ("name", "company_id")
+    mentors = _Wanted(
+        at_company,
+        {
+            (r.mentor_phone,): ((r.mentor_name, company_of[r.company]), at_company)
+            for r in rows
+            if r.mentor_phone
+        },
+    )
+    mentor_id, _ = _sync(bulk, Mentor, ("phone",), mentors, tally["mentor"])
 
     students = _Wanted.of(
         _STUDENT_FIELDS,
@@ -504,20 +522,25 @@ def _upsert(
 
     student_of = {r.student_no: student_id[(r.student_no,)] for r in rows}
     pairs = dict.fromkeys(  # in file order, which sorts fast: new students' ids ascend
-        (student_of[r.student_no], parent_id[(r.parent_phone,)]) for r in rows if r.parent_phone
+        (student_of[r.student_no], parent_id[(phone,)])
+        for r in rows
+        for phone in (r.parent_phone, r.parent2_phone)
+        if phone
     )
     _sync_guardianships(bulk, pairs, tally["guardianship"], new_students)
 
     def old_student_and_company(key: tuple) -> bool:
         return key[0] not in new_students and key[1] not in new_companies
 
-    fields = (*_PLACEMENT_FIELDS, "school_id")
+    fields = (*_PLACEMENT_FIELDS, "school_id", "mentor_id")
     terms = attrgetter(*_PLACEMENT_FIELDS)
-    company_of = {name: company_id[key] for key in companies.rows for name in key}
     placements = _Wanted.of(
         fields,
         [(student_of[r.student_no], company_of[r.company], r.start_date) for r in rows],
-        [(*terms(r), sid[r.school]) for r in rows],
+        [
+            (*terms(r), sid[r.school], mentor_id[(r.mentor_phone,)] if r.mentor_phone else None)
+            for r in rows
+        ],
         _present(columns, _PLACEMENT_SOURCES, fields),
     )
     _sync(
@@ -553,7 +576,7 @@ _PLACEMENT_SOURCES = {
     "agreement_signed": "agreement_signed", "insured": "insured", "matches_major": "major",
     "grade": "grade", "arranged_by": "arranged_by", "guardian_consent": "guardian_consent",
     "post_wage": "post_wage", "company_headcount": "company_headcount",
-    "post_headcount": "post_headcount",
+    "post_headcount": "post_headcount", "mentor_id": "mentor_phone",
 }  # fmt: skip
 
 

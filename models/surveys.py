@@ -8,7 +8,6 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint, select
 from sqlmodel import Field, Session, SQLModel
 
 from models.channel import ChannelAccount, ConversationState
-from models.people import Mentor
 from models.placement import Placement
 from models.types import AwareDateTime, utcnow
 
@@ -60,18 +59,16 @@ class Survey(SQLModel, table=True):
 def placement_mentors(session: Session, *, placement_ids: list[int]) -> dict[int, list[int]]:
     """Mentor ids per placement: who is asked the mentor survey about that intern.
 
-    Interim rule until issue 14 links a mentor to each placement (roster mentor_name /
-    mentor_phone): a placement's mentors are its company's mentors. Only bound mentors are
-    asked; mentors get an invite command with issue 14.
+    A placement's mentor is the one its roster row names (mentor_name / mentor_phone); only
+    bound mentors are asked (the caller filters).
     """
     out: dict[int, list[int]] = {}
     for i in range(0, len(placement_ids), 500):
         part = placement_ids[i : i + 500]
         rows = session.execute(
-            select(Placement.id, Mentor.id)
-            .join(Mentor, Mentor.company_id == Placement.company_id)
-            .where(Placement.id.in_(part))
-            .order_by(Placement.id, Mentor.id)
+            select(Placement.id, Placement.mentor_id)
+            .where(Placement.id.in_(part), Placement.mentor_id.is_not(None))
+            .order_by(Placement.id)
         )
         for placement_id, mentor_id in rows:
             out.setdefault(placement_id, []).append(mentor_id)

@@ -45,10 +45,14 @@ MAX_LINES = 30  # longer lists end with a pointer to the console (chat messages 
 
 DIGEST_HEAD = "【未签到提醒】{day} {shift} 上班的学生，截至 {at} 仍有 {n} 人未签到："
 DIGEST_ALL_IN = "【签到情况】{day} {shift} 上班、已绑定的学生截至 {at} 都已签到。"
-DIGEST_LINE = "{i}. {name}{in_class}连续 {streak} 个工作日未签到，最后签到：{last}"
+DIGEST_LINE = "{i}. {name}{in_class}连续 {streak} 个工作日未签到，最后签到：{last}{alert}"
 DIGEST_UNBOUND = "未绑定 {n} 人：{names}（还没有绑定，不计缺勤；请提醒他们用邀请码绑定）"
 UNBOUND_MORE = "等"
-DIGEST_TAIL = "可回复“今日”查看全部情况，回复“请假”查看待批的请假。"
+DIGEST_TAIL = (
+    "可回复“今日”查看全部情况，回复“请假”查看待批的请假；"
+    "带预警编号的，回复“处理 A编号 说明”记录处理情况。"
+)
+ALERT_MARK = "（预警 A{no}）"  # the number 处理 takes (handlers.casework)
 MORE_LINES = "……另有 {n} 人，请在控制台查看。"
 PARENT_ALERT = (
     "您好，这里是{school}实习助手。{student}已连续 {streak} 个工作日没有实习签到"
@@ -59,7 +63,10 @@ PHONE = "（电话 {phone}）"
 LOST_HEAD = (
     "【失联预警】{day}，以下 {n} 名学生已连续 {k} 个或更多工作日未签到，请尽快联系学生和家长："
 )
-LOST_LINE = "{i}. {name}（{cls}，指导教师 {teacher}）连续 {streak} 个工作日未签到，最后签到：{last}"
+LOST_LINE = (
+    "{i}. {name}（{cls}，指导教师 {teacher}）连续 {streak} 个工作日未签到，最后签到：{last}{alert}"
+)
+LOST_TAIL = "回复“处理 A编号 说明”记录处理情况。"
 ALERT_MESSAGE = "连续 {streak} 个工作日未签到（最后签到：{last}）"
 PARENT_SUMMARY = "连续{streak}个工作日未签到"  # a template field: at most 20 characters
 PARAMS_STUDENTS = '{"student_ids": [{ids}]}'
@@ -235,14 +242,31 @@ def _listed(session: Session, audience, line_template: str, head: str):
 def _line_fields(r) -> dict:
     # "（汽修2301）", or nothing when the student has no class (never an empty "（）").
     in_class = case((r.class_name != "", sql_format("（{cls}）", cls=r.class_name)), else_="")
-    fields = dict(name=r.name, cls=r.class_name, in_class=in_class, streak=r.streak, last=r.last)
+    alert = case((r.alert.is_not(None), sql_format(ALERT_MARK, no=r.alert)), else_="")
+    fields = dict(
+        name=r.name, cls=r.class_name, in_class=in_class, streak=r.streak, last=r.last, alert=alert
+    )
     if "teacher" in r:
         fields["teacher"] = r.teacher
     return fields
 
 
-def _student_columns():
-    return (A.student_id, A.name, A.class_name, A.streak, last_label().label("last"))
+def _student_columns(day: date):
+    """A listed student's fields, with today's alert about them (its number is what 处理
+    takes): one unique-index lookup per absentee."""
+    alert = (
+        select(func.max(Alert.id))
+        .where(
+            Alert.student_id == A.student_id,
+            Alert.day == day,
+            Alert.kind.in_(("missing", "lost_contact")),
+        )
+        .scalar_subquery()
+    )
+    return (
+        A.student_id, A.name, A.class_name, A.streak, last_label().label("last"),
+        alert.label("alert"),
+    )  # fmt: skip
 
 
 def _teacher_digests(
@@ -251,7 +275,7 @@ def _teacher_digests(
 ) -> int:  # fmt: skip
     """One digest per teacher of the shift: who is missing, and apart from them who is unbound."""
     audience = (
-        select(A.teacher_id.label("person_id"), A.school_id, *_student_columns())
+        select(A.teacher_id.label("person_id"), A.school_id, *_student_columns(day))
         .select_from(with_label(ABSENTEES))
         .where(A.shift_start == shift, A.teacher_id.is_not(None))
         .subquery("audience")
@@ -334,7 +358,7 @@ def _lost_contact(
     """One list per teacher, and one per school for school admins bound in chat."""
     head = LOST_HEAD.format(day=format_day(day), n="{n}", k=after_days)
     suffix = f"{day}:{shift.strftime('%H%M')}"
-    students = (*_student_columns(), Teacher.name.label("teacher"))
+    students = (*_student_columns(day), Teacher.name.label("teacher"))
     with_teacher = ABSENTEES.outerjoin(Teacher, Teacher.id == A.teacher_id)
     where = (A.shift_start == shift) & fresh
     teachers = (
@@ -361,6 +385,7 @@ def _lost_contact(
     queued = 0
     for person_kind, audience in (("teacher", teachers), ("school_admin", admins)):
         grouped, text = _listed(session, audience, LOST_LINE, head)
+        text = text + literal("\n" + LOST_TAIL)
         queued += _queue_lists(
             session, grouped, text, person_kind, "lost_contact", suffix, day, now,
             prefix=f"lost_contact:{person_kind}",

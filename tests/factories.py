@@ -187,3 +187,39 @@ def add_checkin(
     )  # fmt: skip
     session.flush()
     return row
+
+
+def make_roles(session: Session) -> dict[str, tuple[str, int, int, str]]:
+    """A student with two parents, a teacher, a mentor named on the placement and a school
+    admin: {who: (person_kind, person_id, school_id, how the bind receipt names them)}."""
+    from models import ConsoleUser, Mentor
+
+    student = make_student(session)
+    second = Parent(name="张母", phone="13600000002")
+    session.add(second)
+    session.flush()
+    session.add(Guardianship(student_id=student.id, parent_id=second.id))
+    placement = session.exec(select(Placement).where(Placement.student_id == student.id)).one()
+    mentor = Mentor(company_id=placement.company_id, name="赵师傅", phone="13600000001")
+    session.add(mentor)
+    session.flush()
+    placement.mentor_id = mentor.id
+    admin = ConsoleUser(
+        username="gzjt", password_hash="x", role="school", school_id=student.school_id
+    )
+    session.add(admin)
+    session.commit()
+    parents = session.exec(
+        select(Guardianship.parent_id)
+        .where(Guardianship.student_id == student.id)
+        .order_by(Guardianship.parent_id)
+    ).all()
+    sid = student.school_id
+    return {
+        "student": ("student", student.id, sid, "学生 张三（学号 S001）"),
+        "parent": ("parent", parents[0], sid, "家长 张父（张三 的家长）"),
+        "parent2": ("parent", parents[1], sid, "家长 张母（张三 的家长）"),
+        "teacher": ("teacher", student.teacher_id, sid, "指导教师 李老师"),
+        "mentor": ("mentor", mentor.id, sid, "企业导师 赵师傅"),
+        "school_admin": ("school_admin", admin.id, sid, "学校管理员 gzjt"),
+    }

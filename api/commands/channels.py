@@ -1,4 +1,4 @@
-"""Channel set-up commands: the WeChat menu and the Telegram webhook."""
+"""Channel set-up commands: menus per role on WeChat and Telegram, the Telegram webhook."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import httpx
 import typer
 from telegram.error import TelegramError
 
-from bot.wechat import MENU
+from bot.menu_push import MenuError, publish_telegram_commands, publish_wechat_menus
+from bot.senders import SendError
 from bot.wechat_api import WechatApi, WechatApiError
 from core.settings import Settings
 from models.db import make_engine
@@ -21,8 +22,9 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-async def publish_menu(settings: Settings, engine, http: httpx.AsyncClient) -> None:
-    await WechatApi(settings, engine, http).create_menu(MENU)
+async def publish_menu(settings: Settings, engine, http: httpx.AsyncClient) -> dict:
+    """The default menu, one conditional menu per role tag, and every bound user tagged."""
+    return await publish_wechat_menus(WechatApi(settings, engine, http), engine, settings)
 
 
 def publish_wechat_menu(settings: Settings) -> None:
@@ -30,17 +32,39 @@ def publish_wechat_menu(settings: Settings) -> None:
         _fail("请先在 config.toml 的 [wechat] 中填写 token、app_id 和 app_secret")
     engine = make_engine(settings.database.url)
 
-    async def run() -> None:
+    async def run() -> dict:
         async with httpx.AsyncClient(timeout=TIMEOUT) as http:
-            await publish_menu(settings, engine, http)
+            return await publish_menu(settings, engine, http)
 
     try:
-        asyncio.run(run())
+        done = asyncio.run(run())
+    except MenuError as exc:
+        _fail(f"菜单不符合微信的要求：{exc}")
     except WechatApiError as exc:
         _fail(f"微信拒绝了菜单：{exc}")
     except httpx.HTTPError as exc:
         _fail(f"无法连接微信接口：{type(exc).__name__}")
-    typer.echo("菜单已发布：签到 / 写日志 / 我的（维权求助、我的状态、补卡申请、使用帮助）")
+    typer.echo(
+        f"菜单已发布：默认菜单（学生）和 {done['menus']} 个按身份标签的个性化菜单（学生、"
+        f"指导教师、家长、企业导师、学校管理员）；已为 {done['tagged']} 位已绑定用户设置标签"
+    )
+
+
+def publish_telegram_menus(settings: Settings) -> None:
+    """setMyCommands: how to bind for everyone, and each bound chat's role commands."""
+    if not settings.telegram.enabled:
+        _fail("请先在 config.toml 的 [telegram] 中填写 token")
+    engine = make_engine(settings.database.url)
+
+    async def run() -> int:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            return await publish_telegram_commands(http, engine, settings)
+
+    try:
+        count = asyncio.run(run())
+    except (SendError, httpx.HTTPError) as exc:
+        _fail(f"Telegram 拒绝了命令列表：{exc}")
+    typer.echo(f"Telegram 命令已按身份设置：{count} 个已绑定的聊天")
 
 
 async def register_webhook(settings: Settings, public_url: str) -> str:

@@ -1,4 +1,5 @@
-"""Invite codes for a class: issue codes for unbound students, a printable sheet and a CSV."""
+"""Invite codes for a class: issue codes for its unbound students, their parents and teachers;
+a printable sheet (with the account's name and a QR code per code) and a CSV."""
 
 from __future__ import annotations
 
@@ -26,7 +27,16 @@ from api.deps import MAX_ID, NowDep, RowId, SessionDep, SettingsDep
 from core.due import reachable_clause
 from core.invites import issue_invite
 from core.scope import changes_anything, condition
-from models import InviteCode, School, SchoolClass, Student
+from models import (
+    ChannelAccount,
+    Guardianship,
+    InviteCode,
+    Parent,
+    School,
+    SchoolClass,
+    Student,
+    Teacher,
+)
 from models.audit import record
 
 router = APIRouter()
@@ -38,18 +48,21 @@ TELEGRAM_HINT = "Telegram：打开机器人 @{bot}，发送 /start 邀请码。"
 TELEGRAM_HINT_NO_NAME = "Telegram：打开学校的机器人，发送 /start 邀请码。"
 NO_CHANNEL = "学校尚未开通微信或 Telegram，请向学校管理员询问绑定方式。"
 SCHOOL_ACCOUNT = "学校公众号"
+PARENTS, TEACHERS = "家长", "指导教师"
 UNBOUND_OPTIONS = [("1", "有未绑定学生")]
 # Binding codes are credentials: whoever reads one can bind as that student.
 READ_ONLY = "邀请码只能由本校管理员或指导教师生成和查看。"
 
 
 def bind_hints(settings, with_qr: bool) -> list[str]:
-    """One line per channel that is on: what a student does with the code there."""
+    """What a reader does with the code: the WeChat account when it is on (Telegram cannot be
+    reached from the mainland, so a sheet for WeChat users names no Telegram bot), else the
+    Telegram bot."""
     lines = []
     if settings.wechat.enabled:
         account = settings.wechat.account_name or SCHOOL_ACCOUNT
         lines.append((WECHAT_HINT if with_qr else WECHAT_HINT_NO_QR).format(account=account))
-    if settings.telegram.enabled:
+    elif settings.telegram.enabled:
         bot = settings.telegram.bot_username.lstrip("@")
         lines.append(TELEGRAM_HINT.format(bot=bot) if bot else TELEGRAM_HINT_NO_NAME)
     return lines or [NO_CHANNEL]
@@ -155,12 +168,13 @@ def issue_for_class(
             Student.class_id == klass.id, condition(user, Student), ~_bound(), ~_valid_code(now)
         )
     ).all()
-    for student in students:
+    people = [("student", s.id) for s in students] + _waiting_people(session, user, klass, now)
+    for kind, person_id in people:
         issue_invite(
             session,
-            person_kind="student",
-            person_id=student.id,
-            school_id=student.school_id,
+            person_kind=kind,
+            person_id=person_id,
+            school_id=klass.school_id,
             now=now,
             ttl_days=settings.invite.ttl_days,
         )
@@ -171,10 +185,77 @@ def issue_for_class(
         target_kind="class",
         target_id=klass.id,
         school_id=klass.school_id,
-        issued=len(students),
+        issued=len(people),
     )
     session.commit()
     return redirect(f"/admin/invites/{klass.id}")
+
+
+def _class_people(session, user, klass):
+    """The class's students' parents and teachers, as (kind, select of their ids)."""
+    students = select(Student.id).where(Student.class_id == klass.id, condition(user, Student))
+    parents = select(Guardianship.parent_id).where(Guardianship.student_id.in_(students))
+    teachers = select(Student.teacher_id).where(
+        Student.class_id == klass.id, condition(user, Student), Student.teacher_id.is_not(None)
+    )
+    return (("parent", parents), ("teacher", teachers))
+
+
+def _waiting_people(session, user, klass, now) -> list[tuple[str, int]]:
+    """Parents and teachers of the class with no chat binding and no valid code yet."""
+    out = []
+    for kind, ids in _class_people(session, user, klass):
+        column = ids.selected_columns[0]
+        valid = select(InviteCode.person_id).where(
+            InviteCode.person_kind == kind,
+            InviteCode.used_at.is_(None),
+            InviteCode.expires_at > now,
+        )
+        active = select(ChannelAccount.person_id).where(
+            ChannelAccount.person_kind == kind, ChannelAccount.active.is_(True)
+        )
+        found = session.exec(
+            ids.where(column.not_in(valid), column.not_in(active)).distinct()
+        ).all()
+        out += [(kind, person_id) for person_id in sorted(found)]
+    return out
+
+
+def _other_rows(session, user, klass, now) -> list[tuple[str, str, str, str, object]]:
+    """(section, who, phone, code, expires) for the class's parents and teachers with a valid
+    code, the newest code per person."""
+    (_, parents), (_, teachers) = _class_people(session, user, klass)
+    kids = (
+        select(Guardianship.parent_id, func.min(Student.name).label("child"))
+        .join(Student, Student.id == Guardianship.student_id)
+        .where(Student.class_id == klass.id, condition(user, Student))
+        .group_by(Guardianship.parent_id)
+        .subquery()
+    )
+    valid = (InviteCode.used_at.is_(None)) & (InviteCode.expires_at > now)
+    rows = session.execute(
+        select(Parent.id, Parent.name, kids.c.child, InviteCode.code, InviteCode.expires_at)
+        .join(kids, kids.c.parent_id == Parent.id)
+        .join(
+            InviteCode, (InviteCode.person_kind == "parent") & (InviteCode.person_id == Parent.id)
+        )
+        .where(Parent.id.in_(parents), valid)
+        .order_by(kids.c.child, Parent.id, InviteCode.created_at.desc())
+    ).all()
+    latest: dict[tuple, tuple] = {}
+    for pid, name, child, code, expires in rows:
+        latest.setdefault(("parent", pid), (PARENTS, f"{child} 的家长 {name}", "", code, expires))
+    rows = session.execute(
+        select(Teacher.id, Teacher.name, InviteCode.code, InviteCode.expires_at)
+        .join(
+            InviteCode, (InviteCode.person_kind == "teacher") & (InviteCode.person_id == Teacher.id)
+        )
+        .where(Teacher.id.in_(teachers), valid)
+        .order_by(Teacher.id, InviteCode.created_at.desc())
+    ).all()
+    for tid, name, code, expires in rows:
+        latest.setdefault(("teacher", tid), (TEACHERS, f"指导教师 {name}", "", code, expires))
+    return list(latest.values())
 
 
 def _sheet_rows(session, user, klass, now):
@@ -212,9 +293,13 @@ async def invite_sheet(
     def read():
         with Session(engine, expire_on_commit=False) as session:
             klass = _class(session, user, class_id)
-            return klass, _sheet_rows(session, user, klass, now)
+            return (
+                klass,
+                _sheet_rows(session, user, klass, now),
+                _other_rows(session, user, klass, now),
+            )
 
-    klass, codes = await run_in_threadpool(read)
+    klass, codes, others = await run_in_threadpool(read)
     if format:
         if format not in FORMATS:
             raise HTTPException(400, f"导出格式只能是 {' / '.join(FORMATS)}")
@@ -235,7 +320,8 @@ async def invite_sheet(
 
         await run_in_threadpool(audit)
         return response
-    qr, qr_error = await qr_codes(settings, engine, [(c, exp) for _, _, c, exp in codes], now)
+    every = [(c, exp) for _, _, c, exp in codes] + [(c, exp) for *_, c, exp in others]
+    qr, qr_error = await qr_codes(settings, engine, every, now)
     return render(
         request,
         "invite_sheet.html",
@@ -243,6 +329,7 @@ async def invite_sheet(
         title=f"{klass.name} 邀请码",
         klass=klass,
         codes=codes,
+        sections=[(name, [r for r in others if r[0] == name]) for name in (PARENTS, TEACHERS)],
         qr=qr,
         qr_error=qr_error,
         hints=bind_hints(settings, with_qr=bool(qr)),

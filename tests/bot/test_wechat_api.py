@@ -178,14 +178,16 @@ async def test_no_template_configured_outside_the_window_is_retried_not_crashed(
 
 
 async def test_the_menu_is_published_with_three_buttons_and_click_keys(wx, settings, engine):
-    token_route(wx, "T")
-    menu = wx.post(f"{WX}/cgi-bin/menu/create").respond(json={"errcode": 0, "errmsg": "ok"})
+    from tests.bot.fake_wechat_menus import FakeWechatMenus
+
+    fake = FakeWechatMenus().install(wx)
     async with httpx.AsyncClient() as http:
         await publish_menu(settings, engine, http)
-    sent = body(menu.calls[0])
+    sent = fake.default  # the default menu; each role's is published beside it (bot.menus)
     names = [b["name"] for b in sent["button"]]
     assert names == ["签到", "写日志", "我的"]
     assert sent["button"][0]["type"] == "location_select"
     subs = {s["name"]: s["key"] for b in sent["button"] for s in b.get("sub_button", [])}
     assert subs["维权求助"] == "REPORT" and subs["我的状态"] == "STATUS"
-    assert "签到".encode() in menu.calls[0].request.content
+    created = [c for c in wx.calls if c.request.url.path == "/cgi-bin/menu/create"]
+    assert "签到".encode() in created[0].request.content

@@ -61,8 +61,11 @@ def test_only_the_students_own_teacher_may_grade(session, chat_factory, classroo
 
 def test_a_bad_grade_gets_the_format(session, chat_factory, classroom):
     teacher = chat_factory("t1")
-    for text in ("批阅", "批阅 J1", "批阅 J1 120 好", "批阅 JX 90"):
+    for text in ("批阅 J1 120 好", "批阅 JX 90", "批阅 JX"):
         assert "请按格式发送：批阅 日志编号 分数 评语" in teacher.send(text)
+    # Without a score 批阅 reads (handlers.review): the list, or one journal in full.
+    assert teacher.send("批阅") == "目前没有待批阅的日志。"
+    assert "没有找到日志 J1" in teacher.send("批阅 J1")
 
 
 def test_handle_moves_a_ticket_to_handling_then_resolves_it(

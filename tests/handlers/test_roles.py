@@ -19,7 +19,7 @@ def test_a_students_sentence_opening_with_today_is_a_daily_journal(session, chat
 def test_a_bare_word_of_another_role_says_whose_it_is(session, chat, bound_student):
     bound_student()
     assert chat.send("今日") == (
-        "抱歉，这个功能只对指导教师开放，您目前绑定的身份是学生。发送「帮助」查看您可以做的事。"
+        "抱歉，这个功能只对指导教师、企业导师开放，您目前绑定的身份是学生。发送「帮助」查看您可以做的事。"
     )
 
 

@@ -68,7 +68,7 @@ def test_student_cannot_use_teacher_commands_and_teacher_cannot_write_journals(
     session, chat_factory, classroom
 ):
     _, chats, teacher = classroom
-    assert "只对指导教师开放" in chats["张三"].send("今日")
+    assert "只对指导教师、企业导师开放" in chats["张三"].send("今日")
     assert "只对学生开放" in teacher.send("日报")
 
 

@@ -95,7 +95,7 @@ def test_surveys_can_be_turned_off(session, engine, settings):
     assert _sweep(engine, settings, at(FIRST_MONTH, 10)) == 0
 
 
-def test_a_bound_mentor_of_the_company_is_asked_about_the_intern(session, engine, settings):
+def test_the_bound_mentor_of_the_placement_is_asked_about_the_intern(session, engine, settings):
     from factories import bind
 
     from models import Mentor, Placement
@@ -106,6 +106,7 @@ def test_a_bound_mentor_of_the_company_is_asked_about_the_intern(session, engine
     idle = Mentor(company_id=company_id, name="赵师傅", phone="13900000010")  # not bound
     session.add_all([mentor, idle])
     session.flush()
+    session.exec(select(Placement)).one().mentor_id = mentor.id
     bind(session, person_kind="mentor", person_id=mentor.id, external_id="mentor-1")
     session.commit()
     assert _sweep(engine, settings, at(FIRST_MONTH, 10)) == 2
