@@ -12,6 +12,7 @@ from bot.types import Location, Reply
 from core.calendar import HOLIDAY_NAMES_ZH
 from core.checkin_rules import fence, is_repeat, next_kind
 from core.due import DayDecision, decide_day, late_minutes
+from core.evidence import PENDING, EvidenceFacts, judge, point_key, verify_state
 from core.geo import DATUMS, valid_point
 from core.settings import Settings
 from handlers.base import Context, on_intent, say
@@ -86,6 +87,19 @@ REPEAT = (
     "您 {time} 已经{kind}签到，无需重复。",
     "You already checked in ({kind}) at {time}; no need to repeat.",
 )
+PENDING_NOTE = (
+    "学校要求用手机定位签到：本次为地图选点，需指导教师核实后才计为出勤。"
+    "下次请回复「签到」并打开签到页面。",
+    "Your school requires the phone's own position: this map pin counts as present only once "
+    'your teacher verifies it. Next time, send "签到" and open the check-in page.',
+)
+FORWARDED = (
+    "转发的位置不能用于签到：它是别人发送的位置，不是您现在所在的位置。"
+    "请点输入框旁的「📎」，选择「位置」，发送您自己的当前位置。",
+    "A forwarded location can't be used to check in: it is someone else's message, not where "
+    "you are now. Please send your own current location (📎 → Location).",
+)
+SOURCES = ("location", "event", "live", "device")  # CheckIn.source of a location check-in
 DAYS_OFF = ("holiday", "rest_day")  # no check-in is due, but one is kept
 OUTSIDE_ALERT = "{name} {time} 签到距实习地点{dist}，超出 {radius} 米签到范围"
 
@@ -166,12 +180,14 @@ def decide_checkin(
     channel: str,
     placements: Callable[[], Iterable[Placement]],
     earlier: Callable[[date], Sequence],
+    evidence: Callable[[str, date], EvidenceFacts],
 ) -> CheckinDecision:
     """The whole check-in decision for a student's location; the caller supplies the reads.
 
     `placements()` gives the student's placements and `earlier(day)` the day's check-ins oldest
-    first (CheckIn objects or rows with the same attributes): every check-in, whatever brought
-    its location, is decided here.
+    first (CheckIn objects or rows with the same attributes), `evidence(point, day)` what its
+    evidence and flags are judged on: every check-in, whatever brought its location, is
+    decided here.
     """
     if loc.datum not in DATUMS or not valid_point(loc.lat, loc.lng):
         return CheckinDecision(say(BAD_POINT, lang), ask_location=True)
@@ -189,6 +205,18 @@ def decide_checkin(
     if live_again or is_repeat(previous, now, where.norm, settings):
         kind, time = kind_name(previous.kind, lang), fmt_time(previous.at, settings.tz)
         return CheckinDecision(say(REPEAT, lang, kind=kind, time=time), placement=placement)
+    point = point_key(loc.lat, loc.lng)
+    source = loc.source if loc.source in SOURCES else "location"
+    proof, flags = judge(
+        source=source,
+        at=now,
+        day=day,
+        norm=where.norm,
+        accuracy_m=loc.accuracy_m,
+        facts=evidence(point, day),
+        settings=settings,
+    )
+    verify = verify_state(proof, settings)
     values = dict(
         day=day,
         at=now,
@@ -200,10 +228,14 @@ def decide_checkin(
         norm_lng=where.norm[1],
         distance_m=round(where.distance_m, 1),
         within_fence=where.within,
-        source=loc.source if loc.source in ("location", "event", "live") else "location",
+        source=source,
         accuracy_m=loc.accuracy_m,
         label=(loc.label or "")[:255],
         channel=channel,
+        evidence=proof,
+        flags=",".join(flags),
+        point=point,
+        verify=verify,
         created_at=now,
     )
     row = SimpleNamespace(**values)
@@ -212,7 +244,11 @@ def decide_checkin(
         text = sentences([text, day_off_note(decision, lang)], lang)
     else:
         text = receipt_text(row, placement, lang=lang, settings=settings)
-    return CheckinDecision(text, values=values, placement=placement, first_today=not rows)
+    if verify == PENDING:
+        text = sentences([text, say(PENDING_NOTE, lang)], lang)
+    # The day's roll-up counts the student once, with the first check-in that counts as present.
+    first = verify != PENDING and not any(getattr(r, "verify", "") != PENDING for r in rows)
+    return CheckinDecision(text, values=values, placement=placement, first_today=first)
 
 
 def outside_alert_text(name: str, values: dict, placement: Placement, settings: Settings) -> str:
@@ -229,6 +265,8 @@ def outside_alert_text(name: str, values: dict, placement: Placement, settings: 
 def checkin(ctx: Context) -> list[Reply]:
     """Records a location as today's start or end check-in and says how far from work it was."""
     loc = ctx.inbound.location
+    if loc is not None and ctx.inbound.forwarded:
+        return [Reply(ctx.say(FORWARDED), ask_location=True)]
     if loc is None:
         return [Reply(ctx.say(ASK_LOCATION), ask_location=True)]
     student_id = ctx.person_id
@@ -240,6 +278,7 @@ def checkin(ctx: Context) -> list[Reply]:
         channel=ctx.inbound.channel,
         placements=ctx.placements,
         earlier=lambda day: ctx.checkins_between(day, day),
+        evidence=ctx.evidence_facts,
     )
     values = decision.values
     if values is not None:

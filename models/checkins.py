@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime
 
-from sqlalchemy import Integer, bindparam, insert
+from sqlalchemy import Integer, String, bindparam, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 
@@ -74,6 +74,28 @@ _CHECKINS_OF_MANY_BETWEEN = per_dialect(
         .order_by(_CHECKIN.c.at, _CHECKIN.c.id)
     )
 )
+_AT_POINTS = per_dialect(
+    lambda member: sa_select(_CHECKIN.c.point, _CHECKIN.c.student_id, _CHECKIN.c.day).where(
+        member(_CHECKIN.c.point, "points", String)
+    )
+)
+_SAMPLES_SINCE = per_dialect(
+    lambda member: (
+        sa_select(
+            _SAMPLE.c.student_id,
+            _SAMPLE.c.at,
+            _SAMPLE.c.lat,
+            _SAMPLE.c.lng,
+            _SAMPLE.c.datum,
+            _SAMPLE.c.source,
+        )
+        .where(
+            member(_SAMPLE.c.student_id, "student_ids", Integer),
+            _SAMPLE.c.at >= bindparam("since"),
+        )
+        .order_by(_SAMPLE.c.at)
+    )
+)
 _INSERT_CHECKIN = insert(_CHECKIN).returning(_CHECKIN.c.id)
 _INSERT_SAMPLE = insert(_SAMPLE)
 _ALERT_ONCE = ignoring(_ALERT, "kind", "student_id", "day")
@@ -128,6 +150,26 @@ def checkins_of_students_between(
     params = {"student_ids": ids, "start": start, "end": end}
     out: dict[int, list[Row]] = {}
     for row in executor.execute(_CHECKINS_OF_MANY_BETWEEN[_dialect(executor)], params):
+        out.setdefault(row.student_id, []).append(row)
+    return out
+
+
+def checkins_at_points(executor, *, points) -> dict[str, list[tuple[int, date]]]:
+    """Who checked in at each of `points` (core.evidence.point_key) and on which day."""
+    params = {"points": listed(_bind(executor), sorted(set(points)))}
+    out: dict[str, list[tuple[int, date]]] = {point: [] for point in points}
+    for row in executor.execute(_AT_POINTS[_dialect(executor)], params):
+        out.setdefault(row.point, []).append((row.student_id, row.day))
+    return out
+
+
+def samples_of_students_since(executor, *, student_ids, since: datetime) -> dict[int, list[Row]]:
+    """The location samples (LOCATION events, live updates) of many students since `since`."""
+    ids = listed(_bind(executor), sorted(set(student_ids)))
+    out: dict[int, list[Row]] = {}
+    for row in executor.execute(
+        _SAMPLES_SINCE[_dialect(executor)], {"student_ids": ids, "since": since}
+    ):
         out.setdefault(row.student_id, []).append(row)
     return out
 
