@@ -12,12 +12,13 @@ from datetime import date, datetime, timedelta
 from core.geo import distance_m
 from core.settings import Settings
 
+# CheckIn.verify: '' nothing to verify, pending (待核实: not present yet), accepted by a teacher.
+from models.verify_queries import ACCEPTED, PENDING  # noqa: F401  (named here for readers)
+
 EVIDENCE = ("device", "event", "live", "pin")
 FLAGS = ("same_point", "shared_point", "impossible_speed", "far_from_event", "low_accuracy")
 # Evidence a school that requires the phone's own position trusts (require_device).
 TRUSTED = ("device", "event")
-# CheckIn.verify: '' nothing to verify, pending (待核实: not present yet), accepted by a teacher.
-PENDING, ACCEPTED = "pending", "accepted"
 
 EVIDENCE_ZH = {"device": "手机定位", "event": "微信位置上报", "live": "实时位置", "pin": "地图选点"}
 FLAGS_ZH = {

@@ -12,4 +12,5 @@ from handlers import (  # noqa: F401  (imported for their @on_intent / @on_state
     status,
     survey,
     teacher,
+    verify,
 )

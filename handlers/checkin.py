@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from bot.types import Location, Reply
 from core.calendar import HOLIDAY_NAMES_ZH
 from core.checkin_rules import fence, is_repeat, next_kind
-from core.due import DayDecision, decide_day, late_minutes
+from core.due import DayDecision, decide_day, is_present, late_minutes
 from core.evidence import PENDING, EvidenceFacts, judge, point_key, verify_state
 from core.geo import DATUMS, valid_point
 from core.settings import Settings
@@ -247,7 +247,7 @@ def decide_checkin(
     if verify == PENDING:
         text = sentences([text, say(PENDING_NOTE, lang)], lang)
     # The day's roll-up counts the student once, with the first check-in that counts as present.
-    first = verify != PENDING and not any(getattr(r, "verify", "") != PENDING for r in rows)
+    first = verify != PENDING and not any(is_present(r) for r in rows)
     return CheckinDecision(text, values=values, placement=placement, first_today=first)
 
 

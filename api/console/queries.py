@@ -12,6 +12,7 @@ from core.due import (
     due_clause,
     late_clause,
     leave_clause,
+    present_clause,
     reachable_clause,
     scheduled_clause,
 )
@@ -71,7 +72,7 @@ def _dialect(session: Session) -> str:
 def today_state(session: Session, day: date, settings):
     """SQL over students: present / missing / leave / unbound / off on `day` (core.due)."""
     dialect = _dialect(session)
-    checked = exists().where(CheckIn.student_id == Student.id, CheckIn.day == day)
+    checked = exists().where(CheckIn.student_id == Student.id, CheckIn.day == day, present_clause())
     due = exists().where(Placement.student_id == Student.id, due_clause(day, settings, dialect))
     scheduled = exists().where(
         Placement.student_id == Student.id, scheduled_clause(day, settings, dialect)
@@ -98,7 +99,9 @@ def students(
     bound: str = "",
 ):
     """Students with school, class, teacher, binding and today's check-in state."""
-    today_in = exists().where(CheckIn.student_id == Student.id, CheckIn.day == today)
+    today_in = exists().where(
+        CheckIn.student_id == Student.id, CheckIn.day == today, present_clause()
+    )
     outside = exists().where(
         CheckIn.student_id == Student.id, CheckIn.day == today, CheckIn.within_fence.is_(False)
     )

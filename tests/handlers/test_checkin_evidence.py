@@ -1,6 +1,8 @@
-"""Check-in evidence and flags (SPEC 11): each flag from a constructed history, none from a clean one."""
+"""Check-in evidence and flags (SPEC 11): each flag from a built history, none from a clean one."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlmodel import select
 
@@ -129,3 +131,59 @@ def test_require_device_on_a_pin_waits_for_the_teacher_and_an_event_does_not(
     assert [(r.evidence, r.verify) for r in rows] == [("pin", "pending"), ("event", "")]
     session.expire_all()
     assert session.exec(select(SchoolDay)).one().students_checked_in == 1
+
+
+def test_a_teacher_sees_and_verifies_a_pending_check_in_in_chat(
+    session, chat_factory, bind_as, settings
+):
+    settings.checkin.require_device = True
+    student = make_student(session, name="张三")
+    other = make_student(session, student_no="S9", name="钱七", teacher_phone="13800000999")
+    bind_as(student, "student", "s1")
+    bind_as(student, "teacher", "t1")
+    bind_as(other, "teacher", "t2")
+    chat_factory("s1").location(*GUIYANG, accuracy_m=900.0)
+    teacher = chat_factory("t1").later(hours=1)
+    today = teacher.send("今日")
+    assert "已签到 0 人" in today and "待核实 1 人" in today and "未签到" not in today
+    assert "可疑签到 1 人：张三" in today
+    (row,) = _rows(session)
+    listed = teacher.send("核实")
+    assert f"#{row.id} 张三 3月2日（周一） 上班 09:00（地图选点；定位精度过低）" in listed
+    assert "没有找到" in chat_factory("t2").send(f"核实 {row.id}")  # not their student
+    assert "计为出勤" in teacher.send(f"核实 {row.id}")
+    assert "无需核实" in teacher.send(f"核实 {row.id}")
+    assert "已签到 1 人" in teacher.send("今日")
+    session.expire_all()
+    assert session.exec(select(SchoolDay)).one().students_checked_in == 1
+    assert _rows(session)[0].verify == "accepted"
+
+
+def test_flags_and_evidence_read_alike_in_one_batch(session, engine, settings, bind_as):
+    """Two students' messages handled in one transaction still see each other's point."""
+    from bot.pipeline import Pipeline
+    from bot.types import Inbound, Location
+    from tests.conftest import TZ
+
+    first = make_student(session, student_no="S1", name="甲")
+    second = make_student(session, student_no="S2", name="乙")
+    bind_as(first, "student", "a")
+    bind_as(second, "student", "b")
+    pipeline = Pipeline(engine, settings)
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
+    jobs = [
+        pipeline.job(
+            Inbound(
+                channel="console",
+                user_id=who,
+                at=at,
+                kind="location",
+                intent="checkin",
+                location=Location(*GUIYANG, "gcj02"),
+            )
+        )
+        for who in ("a", "b")
+    ]
+    results = pipeline.writers[0].run_together(jobs)
+    assert all(ok for ok, _ in results)
+    assert [_flags(r) for r in _rows(session)] == [[], ["shared_point"]]
