@@ -40,6 +40,7 @@ from bot.dispatch import dispatch
 from bot.types import Inbound, Reply, join_replies
 from bot.writer import Batch, GroupCommitWriter
 from core.evidence import point_key, sample_since
+from core.page_token import PAGE_KEY_NAME, derive_key
 from core.settings import Settings
 from handlers.base import Context, StudentFacts
 from models.attendance import DueFacts, approved_leave_days, first_bindings
@@ -59,6 +60,7 @@ from models.inbound import (
 )
 from models.queue import outbox_row, queue_rows, queue_rows_returning_ids
 from models.replay import insert_nonces, stored_nonces
+from models.secrets import shared_secret
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +190,11 @@ class Pipeline:
         if lanes is None:  # SQLite has one writer; PostgreSQL overlaps round trips
             lanes = 1 if engine.dialect.name == "sqlite" else 2
         self.writers = [GroupCommitWriter(engine) for _ in range(lanes)]
+        # The check-in page's link key (core.page_token): links need a public address.
+        self.page_key = ""
+        if settings.server.public_url:
+            secret = settings.server.secret_key or shared_secret(engine, PAGE_KEY_NAME)
+            self.page_key = derive_key(secret)
 
     # --- the adapters' side ----------------------------------------------------------------
 
@@ -347,6 +354,7 @@ class Pipeline:
             text=inbound.get_plaintext(),
             on_change=state.remember,
             batch=batch,
+            page_key=self.page_key,
         )
         if ctx.account is not None and ctx.account.person_kind == "student":
             ctx.facts = state.facts.get(ctx.account.person_id)

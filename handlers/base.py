@@ -157,6 +157,7 @@ class Context:
     on_change: Callable[[Context], None] | None = None
     batch: Any = None  # the writer's Batch (bot.writer): work shared by a transaction's messages
     facts: StudentFacts | None = None  # a student sender's placements and recent check-ins
+    page_key: str = ""  # signs check-in page links (core.page_token); '' when there are none
     _session: Session | None = field(default=None, repr=False)
 
     @property

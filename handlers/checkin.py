@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,7 @@ from core.checkin_rules import fence, is_repeat, next_kind
 from core.due import DayDecision, decide_day, is_present, late_minutes
 from core.evidence import PENDING, EvidenceFacts, judge, point_key, verify_state
 from core.geo import DATUMS, valid_point
+from core.page_token import issue
 from core.settings import Settings
 from handlers.base import Context, on_intent, say
 from handlers.texts import fmt_day, fmt_distance, fmt_radius, fmt_time, kind_name
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
 ASK_LOCATION = (
     "请发送您的位置完成签到：点输入框旁的「+」，选择「位置」，再点「发送」。",
     "Please send your location to check in (📎 → Location → Send).",
+)
+ASK_PAGE = (
+    "请打开签到页面，用手机定位签到（{minutes} 分钟内有效）：\n{url}\n"
+    "也可以发送位置：点输入框旁的「+」，选择「位置」。",
+    "Open the check-in page to check in with your phone's position (valid {minutes} min):\n"
+    "{url}\nOr send your location (📎 → Location).",
 )
 BAD_POINT = (
     "这个位置无法识别，请重新发送一次位置。",
@@ -261,6 +268,22 @@ def outside_alert_text(name: str, values: dict, placement: Placement, settings: 
     )
 
 
+def page_link(ctx: Context) -> str:
+    """The sender's signed link to the check-in page ('' without a public address)."""
+    base = ctx.settings.server.public_url.rstrip("/")
+    if not (base and ctx.page_key):
+        return ""
+    token = issue(
+        ctx.page_key,
+        channel=ctx.inbound.channel,
+        user_id=ctx.inbound.user_id,
+        student_id=ctx.person_id,
+        now=ctx.now,
+        ttl=timedelta(minutes=ctx.settings.checkin.page_ttl_min),
+    )
+    return f"{base}/checkin?t={token}"
+
+
 @on_intent("checkin", roles=("student",), refusal=ONLY_STUDENTS)
 def checkin(ctx: Context) -> list[Reply]:
     """Records a location as today's start or end check-in and says how far from work it was."""
@@ -268,6 +291,10 @@ def checkin(ctx: Context) -> list[Reply]:
     if loc is not None and ctx.inbound.forwarded:
         return [Reply(ctx.say(FORWARDED), ask_location=True)]
     if loc is None:
+        link = page_link(ctx)
+        if link:
+            minutes = ctx.settings.checkin.page_ttl_min
+            return [Reply(ctx.say(ASK_PAGE, url=link, minutes=minutes), ask_location=True)]
         return [Reply(ctx.say(ASK_LOCATION), ask_location=True)]
     student_id = ctx.person_id
     decision = decide_checkin(

@@ -124,6 +124,17 @@ def checkins_on(executor, *, student_id: int, day: date) -> list[Row]:
     return checkins_between(executor, student_id=student_id, start=day, end=day)
 
 
+def latest_checkin(executor, *, student_id: int) -> Row | None:
+    """A student's most recent check-in."""
+    stmt = (
+        sa_select(*_CHECKIN_READ)
+        .where(_CHECKIN.c.student_id == student_id)
+        .order_by(_CHECKIN.c.at.desc(), _CHECKIN.c.id.desc())
+        .limit(1)
+    )
+    return executor.execute(stmt).first()
+
+
 def placements_of_students(executor, *, student_ids) -> dict[int, list[Row]]:
     """The placements of many students, oldest first, by student id."""
     params = {"student_ids": listed(_bind(executor), sorted(set(student_ids)))}
