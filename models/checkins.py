@@ -206,6 +206,7 @@ def record_checkin(
     new_id = executor.execute(_INSERT_CHECKIN, row).scalar_one()
     day = values["day"]
     added = (school_id, day)
+    device = values.get("evidence") == "device"
     if batch is None:
         bump_school_day(
             executor,
@@ -213,14 +214,16 @@ def record_checkin(
             day=day,
             checkins=1,
             students_checked_in=int(first_today),
+            device_checkins=int(device),
         )
     else:
         totals = batch.data.get(_ROLLUPS)
         if totals is None:
-            totals = batch.data[_ROLLUPS] = (Counter(), Counter())
+            totals = batch.data[_ROLLUPS] = (Counter(), Counter(), Counter())
             batch.before_commit(_ROLLUPS, lambda conn: _write_rollups(conn, totals))
         totals[0][added] += 1
         totals[1][added] += int(first_today)
+        totals[2][added] += int(device)
     if outside_alert is not None:
         executor.execute(
             _ALERT_ONCE[_dialect(executor)],
@@ -242,8 +245,8 @@ def record_checkin(
 _ROLLUPS = "checkin_rollups"
 
 
-def _write_rollups(conn, totals: tuple[Counter, Counter]) -> None:
-    checkins, students = totals
+def _write_rollups(conn, totals: tuple[Counter, Counter, Counter]) -> None:
+    checkins, students, device = totals
     # Sorted, so that two processes' batches lock the roll-up rows in the same order.
     for school_id, day in sorted(checkins):
         bump_school_day(
@@ -252,6 +255,7 @@ def _write_rollups(conn, totals: tuple[Counter, Counter]) -> None:
             day=day,
             checkins=checkins[(school_id, day)],
             students_checked_in=students[(school_id, day)],
+            device_checkins=device[(school_id, day)],
         )
 
 

@@ -1,4 +1,4 @@
-"""evidence: what each check-in rests on, its flags, its point and whether it awaits a teacher
+"""evidence: what each check-in rests on, its flags, point and verify state; device roll-up
 
 Revision ID: 0011_evidence
 Revises: 0003_due_leave
@@ -27,9 +27,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("point", text(length=24), nullable=True))
         batch_op.add_column(sa.Column("verify", text(length=8), nullable=False, server_default=""))
         batch_op.create_index("ix_checkins_point_day", ["point", "day"], unique=False)
+    with op.batch_alter_table("school_days", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("device_checkins", sa.Integer(), nullable=False, server_default="0")
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("school_days", schema=None) as batch_op:
+        batch_op.drop_column("device_checkins")
     with op.batch_alter_table("checkins", schema=None) as batch_op:
         batch_op.drop_index("ix_checkins_point_day")
         batch_op.drop_column("verify")
