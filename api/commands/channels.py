@@ -8,12 +8,23 @@ import httpx
 import typer
 from telegram.error import TelegramError
 
-from bot.wechat import MENU
+from bot.wechat import menu_for
 from bot.wechat_api import WechatApi, WechatApiError
 from core.settings import Settings
 from models.db import make_engine
 
 TIMEOUT = httpx.Timeout(10.0)
+# What the account's own settings must enable (docs/checkin-evidence.md): WeChat sends the
+# LOCATION event only when 获取用户地理位置 is on; wx.getLocation needs the JS 接口安全域名.
+LOCATION_HINT = (
+    "提示：请在公众号后台「设置与开发 → 接口权限」开通「获取用户地理位置」"
+    "（选择“进入会话时上报”），签到时才有微信位置上报作为佐证；"
+    "并在「设置与开发 → 公众号设置 → 功能设置」把本系统域名加入「JS接口安全域名」，"
+    "签到页面才能读取手机定位。详见 docs/checkin-evidence.md。"
+)
+NO_PAGE_HINT = (
+    "尚未设置 server.public_url：菜单「签到」暂为地图选点，设置后重新发布菜单即可改用签到页面。"
+)
 
 
 def _fail(message: str) -> None:
@@ -22,7 +33,7 @@ def _fail(message: str) -> None:
 
 
 async def publish_menu(settings: Settings, engine, http: httpx.AsyncClient) -> None:
-    await WechatApi(settings, engine, http).create_menu(MENU)
+    await WechatApi(settings, engine, http).create_menu(menu_for(settings))
 
 
 def publish_wechat_menu(settings: Settings) -> None:
@@ -41,6 +52,7 @@ def publish_wechat_menu(settings: Settings) -> None:
     except httpx.HTTPError as exc:
         _fail(f"无法连接微信接口：{type(exc).__name__}")
     typer.echo("菜单已发布：签到 / 写日志 / 我的（维权求助、我的状态、补卡申请、使用帮助）")
+    typer.echo(LOCATION_HINT if settings.server.public_url else LOCATION_HINT + NO_PAGE_HINT)
 
 
 async def register_webhook(settings: Settings, public_url: str) -> str:

@@ -170,3 +170,28 @@ def test_inside_wechat_the_page_is_configured_with_a_cached_jsapi_ticket(page):
         ticket="TICKET", noncestr=wxcfg["nonceStr"], timestamp=wxcfg["timestamp"], url=url
     )
     assert wxcfg["jsApiList"] == ["getLocation"]
+
+
+def test_the_menus_checkin_click_answers_with_the_link(page):
+    pipeline = page.app.state.pipeline
+    click = Inbound(channel="wechat", user_id="openid-1", at=page.clock["now"], kind="event",
+                    event="CLICK", intent="checkin")  # fmt: skip
+    (reply,) = pipeline(click)
+    assert f"{PUBLIC}/checkin?t=" in reply.text
+
+
+async def test_with_a_public_address_the_menu_publishes_checkin_as_a_click(settings, engine):
+    from api.commands.channels import publish_menu
+
+    settings.server.public_url = PUBLIC
+    with respx.mock(assert_all_mocked=True) as wx:
+        wx.post(f"{WX}/cgi-bin/stable_token").respond(
+            json={"access_token": "T", "expires_in": 7200}
+        )
+        menu = wx.post(f"{WX}/cgi-bin/menu/create").respond(json={"errcode": 0, "errmsg": "ok"})
+        async with httpx.AsyncClient() as http:
+            await publish_menu(settings, engine, http)
+    import json
+
+    first = json.loads(menu.calls[0].request.content)["button"][0]
+    assert first == {"type": "click", "name": "签到", "key": "CHECKIN"}
