@@ -206,7 +206,10 @@ def decide_checkin(
     placement = decision.placement
     where = fence(loc.lat, loc.lng, loc.datum, placement)
     rows = earlier(day)
-    previous = rows[-1] if rows else None
+    # The phone's own position settles check-ins still waiting to be verified (待核实): it is
+    # neither their repeat nor the day's next kind.
+    counted = [r for r in rows if is_present(r)] if loc.source == "device" else rows
+    previous = counted[-1] if counted else None
     # A live share keeps sending points: it counts once, the rest is evidence.
     live_again = loc.source == "live" and previous is not None and previous.source == "live"
     if live_again or is_repeat(previous, now, where.norm, settings):
@@ -227,7 +230,7 @@ def decide_checkin(
     values = dict(
         day=day,
         at=now,
-        kind=next_kind(len(rows)),
+        kind=next_kind(len(counted)),
         raw_lat=loc.lat,
         raw_lng=loc.lng,
         datum=loc.datum,

@@ -187,3 +187,20 @@ def test_flags_and_evidence_read_alike_in_one_batch(session, engine, settings, b
     results = pipeline.writers[0].run_together(jobs)
     assert all(ok for ok, _ in results)
     assert [_flags(r) for r in _rows(session)] == [[], ["shared_point"]]
+
+
+def test_a_device_check_in_after_a_pending_pin_is_the_days_start(
+    session, chat, bound_student, settings
+):
+    settings.checkin.require_device = True
+    bound_student()
+    chat.location(*GUIYANG)
+    reply = chat.later(minutes=2).location(*GUIYANG, source="device", accuracy_m=10.0)
+    assert "上班签到成功" in reply and "核实" not in reply
+    rows = _rows(session)
+    assert [(r.kind, r.evidence, r.verify) for r in rows] == [
+        ("start", "pin", "pending"),
+        ("start", "device", ""),
+    ]
+    session.expire_all()
+    assert session.exec(select(SchoolDay)).one().students_checked_in == 1
