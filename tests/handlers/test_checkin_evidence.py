@@ -204,3 +204,13 @@ def test_a_device_check_in_after_a_pending_pin_is_the_days_start(
     ]
     session.expire_all()
     assert session.exec(select(SchoolDay)).one().students_checked_in == 1
+
+
+def test_the_students_status_marks_a_pending_check_in_and_does_not_count_it(
+    session, chat, bound_student, settings
+):
+    settings.checkin.require_device = True
+    bound_student()
+    chat.location(*GUIYANG)
+    reply = chat.later(hours=1).send("状态")
+    assert "上班 09:00（待核实）" in reply and "本周出勤：0/1 天" in reply
