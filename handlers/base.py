@@ -218,22 +218,26 @@ class Context:
         else:
             found = samples_of_students_since(self.conn, student_ids=[me], since=since)
             samples = found.get(me, [])
-        samples = [
-            (s.source, Fix(s.at, *to_gcj02(s.lat, s.lng, s.datum)))
-            for s in samples
-            if since <= s.at <= now
-        ]
-        fixes = [fix for _, fix in samples]
+        previous, events = None, []
+        for s in samples:
+            if since <= s.at <= now:
+                fix = Fix(s.at, *to_gcj02(s.lat, s.lng, s.datum))
+                if s.source == "event":
+                    events.append(fix)
+                if s.at < now and (previous is None or s.at > previous.at):
+                    previous = fix
+        # Check-ins come oldest first: the latest before now is the only one that matters.
         monday = day - timedelta(days=day.weekday())
-        for row in self.checkins_between(monday, day):
-            if row.norm_lat is not None:
-                fixes.append(Fix(row.at, row.norm_lat, row.norm_lng))
-        earlier = [f for f in fixes if f.at < now]
+        for row in reversed(self.checkins_between(monday, day)):
+            if row.at < now and row.norm_lat is not None:
+                if previous is None or row.at > previous.at:
+                    previous = Fix(row.at, row.norm_lat, row.norm_lng)
+                break
         return EvidenceFacts(
-            own_days=frozenset(d for sid, d in seen if sid == me),
+            own_days=frozenset(d for sid, d in seen if sid == me) if seen else frozenset(),
             others_today=sum(1 for sid, d in seen if sid != me and d == day),
-            previous=max(earlier, key=lambda f: f.at) if earlier else None,
-            events=tuple(fix for source, fix in samples if source == "event"),
+            previous=previous,
+            events=tuple(events),
         )
 
     def checked_in(self, row) -> None:
