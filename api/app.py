@@ -44,12 +44,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
 
-    from api.routes import health, message, privacy
+    from api.routes import checkin_page, health, message, privacy
     from api.routes.channels import mount_channels
 
     app.include_router(health.router)
     app.include_router(privacy.router)
     app.include_router(message.router)
+    app.include_router(checkin_page.router)
     from api import console
     from api.routes import api_v1
 

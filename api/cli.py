@@ -379,6 +379,8 @@ def wechat_templates_check() -> None:
     from api.commands.wechat_templates import check_wechat_templates
 
     check_wechat_templates(settings())
+
+
 @telegram_app.command("commands")
 def telegram_commands() -> None:
     """Set the bot's command list per role (setMyCommands per bound chat)."""

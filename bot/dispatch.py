@@ -9,6 +9,8 @@ status question.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import handlers  # noqa: F401  (importing the package registers every handler)
 from bot.types import Reply
 from core.geo import valid_point
@@ -60,6 +62,12 @@ def dispatch(ctx: Context) -> list[Reply]:
         return [] if passive else _unbound(ctx)
     if loc is not None and loc.source in ("event", "live") and _is_evidence(ctx):
         record_location_sample(ctx.conn, account=ctx.account, inbound=inbound, at=ctx.now)
+        if ctx.facts is not None:  # a check-in later in the batch compares it
+            ctx.facts.sampled(
+                SimpleNamespace(
+                    at=ctx.now, lat=loc.lat, lng=loc.lng, datum=loc.datum, source=loc.source
+                )
+            )
     if passive:  # a WeChat LOCATION event is evidence, never answered
         return []
     intent, args = _route(ctx)

@@ -21,6 +21,7 @@ from bot.menus import ROLE_TAGS, WECHAT_MENUS, conditional_menu, menu_problems, 
 from bot.push_http import PushHttp, post_bytes
 from bot.senders import Outgoing, SendError
 from bot.types import MENU_CHANNELS
+from bot.wechat import menu_for
 from bot.wechat_api import WechatApi, WechatApiError
 from core.settings import Settings
 from models import ApiCredential, ChannelAccount
@@ -59,23 +60,26 @@ def _parse(text: str) -> tuple[str | None, str]:
     return (None if role == "none" else role), (lang or "zh")
 
 
-def check_menus() -> dict[str, dict]:
-    """Every role's menu, checked; MenuError naming each problem if any would be refused."""
-    problems = [f"{role} {p}" for role, menu in WECHAT_MENUS.items() for p in menu_problems(menu)]
+def check_menus(settings: Settings) -> dict[str, dict]:
+    """Every role's menu, checked; MenuError naming each problem if any would be refused.
+
+    The students' 签到 opens the check-in page when there is a public address (SPEC 11)."""
+    menus = {**WECHAT_MENUS, "student": menu_for(settings)}
+    problems = [f"{role} {p}" for role, menu in menus.items() for p in menu_problems(menu)]
     if problems:
         raise MenuError("; ".join(problems))
-    return WECHAT_MENUS
+    return menus
 
 
 async def publish_wechat_menus(api: WechatApi, engine: Engine, settings: Settings) -> dict:
     """Default menu, a tag and a conditional menu per role, and every bound user tagged."""
-    menus = check_menus()
+    menus = check_menus(settings)
     existing = await api.list_tags()
     tags = {}
     for role, name in ROLE_TAGS.items():
         tags[role] = existing[name] if name in existing else await api.create_tag(name)
     _store_tags(engine, settings, tags)
-    conditional = [conditional_menu(role, tags[role]) for role in menus]
+    conditional = [conditional_menu(role, tags[role], menu) for role, menu in menus.items()]
     problems = [p for menu in conditional for p in menu_problems(menu, conditional=True)]
     if problems:
         raise MenuError("; ".join(problems))

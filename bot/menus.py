@@ -151,9 +151,9 @@ def menu_problems(menu: dict, *, conditional: bool = False) -> list[str]:
     return problems
 
 
-def conditional_menu(role: str, tag_id: int) -> dict:
+def conditional_menu(role: str, tag_id: int, menu: dict | None = None) -> dict:
     """The addconditional body for a role: its menu, shown to users with its tag."""
-    return {**WECHAT_MENUS[role], "matchrule": {"tag_id": str(tag_id)}}
+    return {**(menu or WECHAT_MENUS[role]), "matchrule": {"tag_id": str(tag_id)}}
 
 
 def telegram_commands(role: str | None, lang: str) -> list[dict]:

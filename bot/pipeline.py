@@ -39,10 +39,17 @@ from sqlalchemy.engine import Connection, Engine
 from bot.dispatch import dispatch
 from bot.types import Inbound, Reply, join_replies
 from bot.writer import Batch, GroupCommitWriter
+from core.evidence import point_key, sample_since
+from core.page_token import PAGE_KEY_NAME, derive_key
 from core.settings import Settings
 from handlers.base import Context, StudentFacts
 from models.attendance import DueFacts, approved_leave_days, first_bindings
-from models.checkins import checkins_of_students_between, placements_of_students
+from models.checkins import (
+    checkins_at_points,
+    checkins_of_students_between,
+    placements_of_students,
+    samples_of_students_since,
+)
 from models.inbound import (
     KEY_LENGTH,
     claim_inbounds,
@@ -53,6 +60,7 @@ from models.inbound import (
 )
 from models.queue import outbox_row, queue_rows, queue_rows_returning_ids
 from models.replay import insert_nonces, stored_nonces
+from models.secrets import shared_secret
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +190,11 @@ class Pipeline:
         if lanes is None:  # SQLite has one writer; PostgreSQL overlaps round trips
             lanes = 1 if engine.dialect.name == "sqlite" else 2
         self.writers = [GroupCommitWriter(engine) for _ in range(lanes)]
+        # The check-in page's link key (core.page_token): links need a public address.
+        self.page_key = ""
+        if settings.server.public_url:
+            secret = settings.server.secret_key or shared_secret(engine, PAGE_KEY_NAME)
+            self.page_key = derive_key(secret)
 
     # --- the adapters' side ----------------------------------------------------------------
 
@@ -279,6 +292,7 @@ class Pipeline:
         checkins = checkins_of_students_between(conn, student_ids=students, start=first, end=last)
         bound = first_bindings(conn, student_ids=students)
         leaves = approved_leave_days(conn, student_ids=students, first=first, last=last)
+        seen, samples, since = self._read_evidence(conn, state, jobs)
         for student_id in students:
             mine = placements.get(student_id, [])
             due = DueFacts(
@@ -287,9 +301,34 @@ class Pipeline:
                 leaves=tuple(leaves.get(student_id, ())),
             )
             facts = StudentFacts(mine, first, last, due=due)
+            if seen is not None:
+                facts.seen, facts.samples_since = seen, since
+                facts.samples = list(samples.get(student_id, ()))
             for row in checkins.get(student_id, ()):
                 facts.add(row)
             state.facts[student_id] = facts
+
+    @staticmethod
+    def _read_evidence(conn: Connection, state: _BatchState, jobs):
+        """What the batch's student check-ins are judged on (core.evidence), in two statements,
+        only when the batch holds a location: (who checked in at its points, samples, since)."""
+        located = []
+        for job in jobs:
+            loc, account = (
+                job.inbound.location,
+                state.accounts.get((job.inbound.channel, job.inbound.user_id)),
+            )
+            if loc is None or loc.source == "event" or job.inbound.kind == "event":
+                continue
+            if account is not None and account.person_kind == "student":
+                located.append((job.inbound, account.person_id))
+        if not located:
+            return None, {}, None
+        points = {point_key(i.location.lat, i.location.lng) for i, _ in located}
+        since = sample_since(min(i.at for i, _ in located))
+        seen = checkins_at_points(conn, points=points)
+        ids = {student_id for _, student_id in located}
+        return seen, samples_of_students_since(conn, student_ids=ids, since=since), since
 
     def handle_in(self, job: MessageJob, conn: Connection, batch: Batch) -> Handled:
         """Route and handle one message inside the batch's transaction."""
@@ -315,6 +354,7 @@ class Pipeline:
             text=inbound.get_plaintext(),
             on_change=state.remember,
             batch=batch,
+            page_key=self.page_key,
         )
         if ctx.account is not None and ctx.account.person_kind == "student":
             ctx.facts = state.facts.get(ctx.account.person_id)

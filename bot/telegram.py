@@ -118,7 +118,14 @@ def to_inbound(update: Update, *, at: datetime) -> tuple[Inbound | None, bool]:
     if message.location is not None:
         point = _location(message, edited=edited)
         # Live-location edits keep arriving while sharing: evidence, not a conversation.
-        return Inbound(**base, kind="location", location=point, intent="checkin"), not edited
+        # A forwarded location is someone else's message: the handler refuses it.
+        forwarded = message.forward_origin is not None or bool(
+            (message.api_kwargs or {}).get("forward_date")
+        )
+        inbound = Inbound(
+            **base, kind="location", location=point, intent="checkin", forwarded=forwarded
+        )
+        return inbound, not edited
     if edited:
         return None, False
     text = (message.text or message.caption or "").strip()

@@ -11,7 +11,8 @@ class Location:
     lat: float
     lng: float
     datum: str  # gcj02 (WeChat) | wgs84 (Telegram) | bd09
-    source: str = "location"  # location (a message) | event (WeChat LOCATION) | live
+    # location (a message) | event (WeChat LOCATION) | live | device (the check-in page)
+    source: str = "location"
     accuracy_m: float | None = None
     label: str = ""
     live_period: int | None = None
@@ -33,6 +34,7 @@ class Inbound:
     message_id: str = ""
     language: str = "zh"  # zh | en
     display_name: str = ""
+    forwarded: bool = False  # a forwarded message (Telegram): not the sender's own location
 
     def get_plaintext(self) -> str:
         return self.text.strip()

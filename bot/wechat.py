@@ -62,6 +62,16 @@ MENU = {
     ]
 }
 
+
+def menu_for(settings: Settings) -> dict:
+    """The menu to publish: with a public address, 签到 is a click answered with the link to
+    the check-in page (the phone's own position, SPEC 11); without one it opens the map picker."""
+    if not settings.server.public_url:
+        return MENU
+    first = {"type": "click", "name": "签到", "key": "CHECKIN"}
+    return {"button": [first, *MENU["button"][1:]]}
+
+
 # Events that need no answer of their own (a location message follows a location_select).
 SILENT_EVENTS = {"location_select", "view", "templatesendjobfinish", "masssendjobfinish"}
 

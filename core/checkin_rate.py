@@ -21,7 +21,7 @@ from sqlalchemy import distinct, exists, func, literal, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from core.due import day_bits, due_on
+from core.due import day_bits, due_on, present_clause
 from core.rates import CHECKIN_WINDOW_DAYS, ratio
 from core.scope import condition, sees_whole_school
 from core.settings import Settings
@@ -192,6 +192,7 @@ def _add_checked(session, user, plain, first, last, settings, group, counts: Cou
             condition(user, CheckIn),
             CheckIn.day.between(first, last),
             plain(CheckIn.student_id),
+            present_clause(),
         )
         .group_by(key, CheckIn.day, Placement.workdays_mask)
     )
@@ -297,6 +298,7 @@ def _checked_on_rest_day(session, user, plain, day: date, bits: int, group) -> C
             condition(user, CheckIn),
             CheckIn.day == day,
             CheckIn.kind == "start",  # one a student and day: the first
+            present_clause(),
             Placement.workdays_mask.op("&")(bits) == 0,
         )
         .distinct()
@@ -320,7 +322,11 @@ def _exact(
         part = student_ids[i : i + CHUNK]
         rows = session.execute(
             select(CheckIn.student_id, CheckIn.day, CheckIn.school_id)
-            .where(CheckIn.student_id.in_(part), CheckIn.day.between(first, last))
+            .where(
+                CheckIn.student_id.in_(part),
+                CheckIn.day.between(first, last),
+                present_clause(),
+            )
             .distinct()
         ).all()
         for sid, day, school_id in rows:

@@ -10,6 +10,9 @@ A student is DUE on day D when all of these hold:
   `[scheduler] nudge_after_min`): days before binding are not missed, and a student with no
   active binding is not due but listed apart as 未绑定 — `first_due_day` / `bound_clause`.
 
+A check-in makes a student PRESENT unless it waits for a teacher (待核实: `[checkin]
+require_device` and no device or event evidence, SPEC 11) — `is_present` / `present_clause`.
+
 A start check-in is LATE by the whole minutes past shift start + `[checkin] late_after_min`, so
 it is late from the first full minute after that — `late_minutes` / `late_clause`.
 
@@ -29,10 +32,11 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from core.calendar import holiday_name, is_makeup_workday
+from core.evidence import PENDING
 from core.settings import Settings
 from core.sqltime import add_days, local_day, offset_minutes, shift_moment
 from core.workdays import ALL_WEEKDAYS
-from models import ChannelAccount, Placement
+from models import ChannelAccount, CheckIn, Placement
 from models.attendance import DueFacts
 from models.leave import Leave
 
@@ -356,6 +360,17 @@ def due_clause(
 
 
 # --- lateness -------------------------------------------------------------------------------
+
+
+def is_present(row) -> bool:
+    """A check-in (row or values) that counts as present: not one waiting to be verified."""
+    return getattr(row, "verify", "") != PENDING
+
+
+def present_clause(checkin=CheckIn) -> ColumnElement[bool]:
+    """SQL form of is_present on `checkin` (the CheckIn model or an alias/table)."""
+    column = checkin.verify if hasattr(checkin, "verify") else checkin.c.verify
+    return column != PENDING
 
 
 def late_minutes(at: datetime, shift_start: time, settings: Settings) -> int:

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import exists, select
 from sqlmodel import Session
 
+from core.due import present_clause
 from core.settings import TEMPLATE_PLACEHOLDERS
 from models import ChannelAccount, CheckIn, Journal, OutboxMessage
 
@@ -110,7 +111,7 @@ def _checked_in(session: Session, student_id, day_clause) -> bool:
         return False
     return bool(
         session.execute(
-            select(exists().where(CheckIn.student_id == student_id, day_clause))
+            select(exists().where(CheckIn.student_id == student_id, day_clause, present_clause()))
         ).scalar()
     )
 

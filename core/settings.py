@@ -162,6 +162,13 @@ class CheckinSettings(Section):
     repeat_window_min: int = Field(10, ge=0)
     late_after_min: int = Field(0, ge=0)
     makeup_max_days: int = Field(7, ge=1)
+    # Check-in evidence (SPEC 11): flag thresholds, and whether a map pin alone counts.
+    max_speed_kmh: float = Field(200.0, gt=0)
+    event_window_min: int = Field(10, ge=0)
+    event_distance_m: float = Field(1000.0, gt=0)
+    max_accuracy_m: float = Field(500.0, gt=0)
+    require_device: bool = False
+    page_ttl_min: int = Field(10, ge=1)
 
 
 class JournalSettings(Section):

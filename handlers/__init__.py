@@ -13,4 +13,5 @@ from handlers import (  # noqa: F401  (imported for their @on_intent / @on_state
     survey,
     teacher,
     todo,
+    verify,
 )

@@ -19,9 +19,16 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from bot.types import Inbound, Notification, Reply
+from core.evidence import EvidenceFacts, Fix, sample_since
+from core.geo import to_gcj02
 from core.settings import Settings
 from models.attendance import DueFacts, due_facts
-from models.checkins import checkins_between, placements_of
+from models.checkins import (
+    checkins_at_points,
+    checkins_between,
+    placements_of,
+    samples_of_students_since,
+)
 from models.inbound import clear_dialog_state, set_dialog_state
 from models.queue import enqueue
 
@@ -105,6 +112,12 @@ class StudentFacts:
     last: date
     by_day: dict = field(default_factory=dict)  # day -> check-ins, oldest first
     due: DueFacts | None = None  # what core.due needs: placements, first binding, leave
+    # Evidence (core.evidence), read when the batch holds a location: who checked in at the
+    # batch's points (point -> [(student id, day)], shared by the batch's students), and this
+    # student's location samples since `samples_since`.
+    seen: dict | None = None
+    samples: list | None = None
+    samples_since: datetime | None = None
 
     def covers(self, start: date, end: date) -> bool:
         return self.first <= start and end <= self.last
@@ -116,6 +129,14 @@ class StudentFacts:
     def add(self, row) -> None:
         """A check-in recorded in this batch: later messages of the batch see it."""
         self.by_day.setdefault(row.day, []).append(row)
+        point = getattr(row, "point", None)
+        if self.seen is not None and point is not None:
+            self.seen.setdefault(point, []).append((row.student_id, row.day))
+
+    def sampled(self, sample) -> None:
+        """A location sample stored in this batch: later check-ins of the batch compare it."""
+        if self.samples is not None:
+            self.samples.append(sample)
 
 
 @dataclass
@@ -136,6 +157,7 @@ class Context:
     on_change: Callable[[Context], None] | None = None
     batch: Any = None  # the writer's Batch (bot.writer): work shared by a transaction's messages
     facts: StudentFacts | None = None  # a student sender's placements and recent check-ins
+    page_key: str = ""  # signs check-in page links (core.page_token); '' when there are none
     _session: Session | None = field(default=None, repr=False)
 
     @property
@@ -182,6 +204,41 @@ class Context:
         if self.facts is not None and self.facts.covers(start, end):
             return self.facts.between(start, end)
         return checkins_between(self.conn, student_id=self.person_id, start=start, end=end)
+
+    def evidence_facts(self, point: str, day: date) -> EvidenceFacts:
+        """What core.evidence.judge needs for the sender's check-in at `point` now."""
+        me, now, facts = self.person_id, self.now, self.facts
+        if facts is not None and facts.seen is not None and point in facts.seen:
+            seen = facts.seen[point]
+        else:
+            seen = checkins_at_points(self.conn, points=[point]).get(point, [])
+        since = sample_since(now)
+        if facts is not None and facts.samples is not None and facts.samples_since <= since:
+            samples = facts.samples
+        else:
+            found = samples_of_students_since(self.conn, student_ids=[me], since=since)
+            samples = found.get(me, [])
+        previous, events = None, []
+        for s in samples:
+            if since <= s.at <= now:
+                fix = Fix(s.at, *to_gcj02(s.lat, s.lng, s.datum))
+                if s.source == "event":
+                    events.append(fix)
+                if s.at < now and (previous is None or s.at > previous.at):
+                    previous = fix
+        # Check-ins come oldest first: the latest before now is the only one that matters.
+        monday = day - timedelta(days=day.weekday())
+        for row in reversed(self.checkins_between(monday, day)):
+            if row.at < now and row.norm_lat is not None:
+                if previous is None or row.at > previous.at:
+                    previous = Fix(row.at, row.norm_lat, row.norm_lng)
+                break
+        return EvidenceFacts(
+            own_days=frozenset(d for sid, d in seen if sid == me) if seen else frozenset(),
+            others_today=sum(1 for sid, d in seen if sid != me and d == day),
+            previous=previous,
+            events=tuple(events),
+        )
 
     def checked_in(self, row) -> None:
         """Remember a check-in this message recorded, for the rest of the batch."""

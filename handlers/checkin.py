@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from bot.types import Location, Reply
 from core.calendar import HOLIDAY_NAMES_ZH
 from core.checkin_rules import fence, is_repeat, next_kind
-from core.due import DayDecision, decide_day, late_minutes
+from core.due import DayDecision, decide_day, is_present, late_minutes
+from core.evidence import PENDING, EvidenceFacts, judge, point_key, verify_state
 from core.geo import DATUMS, valid_point
+from core.page_token import issue
 from core.settings import Settings
 from handlers.base import Context, on_intent, say
 from handlers.texts import fmt_day, fmt_distance, fmt_radius, fmt_time, kind_name
@@ -25,6 +27,12 @@ if TYPE_CHECKING:
 ASK_LOCATION = (
     "请发送您的位置完成签到：点输入框旁的「+」，选择「位置」，再点「发送」。",
     "Please send your location to check in (📎 → Location → Send).",
+)
+ASK_PAGE = (
+    "请打开签到页面，用手机定位签到（{minutes} 分钟内有效）：\n{url}\n"
+    "也可以发送位置：点输入框旁的「+」，选择「位置」。",
+    "Open the check-in page to check in with your phone's position (valid {minutes} min):\n"
+    "{url}\nOr send your location (📎 → Location).",
 )
 BAD_POINT = (
     "这个位置无法识别，请重新发送一次位置。",
@@ -86,6 +94,19 @@ REPEAT = (
     "您 {time} 已经{kind}签到，无需重复。",
     "You already checked in ({kind}) at {time}; no need to repeat.",
 )
+PENDING_NOTE = (
+    "学校要求用手机定位签到：本次为地图选点，需指导教师核实后才计为出勤。"
+    "下次请回复「签到」并打开签到页面。",
+    "Your school requires the phone's own position: this map pin counts as present only once "
+    'your teacher verifies it. Next time, send "签到" and open the check-in page.',
+)
+FORWARDED = (
+    "转发的位置不能用于签到：它是别人发送的位置，不是您现在所在的位置。"
+    "请点输入框旁的「📎」，选择「位置」，发送您自己的当前位置。",
+    "A forwarded location can't be used to check in: it is someone else's message, not where "
+    "you are now. Please send your own current location (📎 → Location).",
+)
+SOURCES = ("location", "event", "live", "device")  # CheckIn.source of a location check-in
 DAYS_OFF = ("holiday", "rest_day")  # no check-in is due, but one is kept
 OUTSIDE_ALERT = "{name} {time} 签到距实习地点{dist}，超出 {radius} 米签到范围"
 
@@ -166,12 +187,14 @@ def decide_checkin(
     channel: str,
     placements: Callable[[], Iterable[Placement]],
     earlier: Callable[[date], Sequence],
+    evidence: Callable[[str, date], EvidenceFacts],
 ) -> CheckinDecision:
     """The whole check-in decision for a student's location; the caller supplies the reads.
 
     `placements()` gives the student's placements and `earlier(day)` the day's check-ins oldest
-    first (CheckIn objects or rows with the same attributes): every check-in, whatever brought
-    its location, is decided here.
+    first (CheckIn objects or rows with the same attributes), `evidence(point, day)` what its
+    evidence and flags are judged on: every check-in, whatever brought its location, is
+    decided here.
     """
     if loc.datum not in DATUMS or not valid_point(loc.lat, loc.lng):
         return CheckinDecision(say(BAD_POINT, lang), ask_location=True)
@@ -183,16 +206,31 @@ def decide_checkin(
     placement = decision.placement
     where = fence(loc.lat, loc.lng, loc.datum, placement)
     rows = earlier(day)
-    previous = rows[-1] if rows else None
+    # The phone's own position settles check-ins still waiting to be verified (待核实): it is
+    # neither their repeat nor the day's next kind.
+    counted = [r for r in rows if is_present(r)] if loc.source == "device" else rows
+    previous = counted[-1] if counted else None
     # A live share keeps sending points: it counts once, the rest is evidence.
     live_again = loc.source == "live" and previous is not None and previous.source == "live"
     if live_again or is_repeat(previous, now, where.norm, settings):
         kind, time = kind_name(previous.kind, lang), fmt_time(previous.at, settings.tz)
         return CheckinDecision(say(REPEAT, lang, kind=kind, time=time), placement=placement)
+    point = point_key(loc.lat, loc.lng)
+    source = loc.source if loc.source in SOURCES else "location"
+    proof, flags = judge(
+        source=source,
+        at=now,
+        day=day,
+        norm=where.norm,
+        accuracy_m=loc.accuracy_m,
+        facts=evidence(point, day),
+        settings=settings,
+    )
+    verify = verify_state(proof, settings)
     values = dict(
         day=day,
         at=now,
-        kind=next_kind(len(rows)),
+        kind=next_kind(len(counted)),
         raw_lat=loc.lat,
         raw_lng=loc.lng,
         datum=loc.datum,
@@ -200,10 +238,14 @@ def decide_checkin(
         norm_lng=where.norm[1],
         distance_m=round(where.distance_m, 1),
         within_fence=where.within,
-        source=loc.source if loc.source in ("location", "event", "live") else "location",
+        source=source,
         accuracy_m=loc.accuracy_m,
         label=(loc.label or "")[:255],
         channel=channel,
+        evidence=proof,
+        flags=",".join(flags),
+        point=point,
+        verify=verify,
         created_at=now,
     )
     row = SimpleNamespace(**values)
@@ -212,7 +254,11 @@ def decide_checkin(
         text = sentences([text, day_off_note(decision, lang)], lang)
     else:
         text = receipt_text(row, placement, lang=lang, settings=settings)
-    return CheckinDecision(text, values=values, placement=placement, first_today=not rows)
+    if verify == PENDING:
+        text = sentences([text, say(PENDING_NOTE, lang)], lang)
+    # The day's roll-up counts the student once, with the first check-in that counts as present.
+    first = verify != PENDING and not any(is_present(r) for r in rows)
+    return CheckinDecision(text, values=values, placement=placement, first_today=first)
 
 
 def outside_alert_text(name: str, values: dict, placement: Placement, settings: Settings) -> str:
@@ -225,11 +271,33 @@ def outside_alert_text(name: str, values: dict, placement: Placement, settings: 
     )
 
 
+def page_link(ctx: Context) -> str:
+    """The sender's signed link to the check-in page ('' without a public address)."""
+    base = ctx.settings.server.public_url.rstrip("/")
+    if not (base and ctx.page_key):
+        return ""
+    token = issue(
+        ctx.page_key,
+        channel=ctx.inbound.channel,
+        user_id=ctx.inbound.user_id,
+        student_id=ctx.person_id,
+        now=ctx.now,
+        ttl=timedelta(minutes=ctx.settings.checkin.page_ttl_min),
+    )
+    return f"{base}/checkin?t={token}"
+
+
 @on_intent("checkin", roles=("student",), refusal=ONLY_STUDENTS)
 def checkin(ctx: Context) -> list[Reply]:
     """Records a location as today's start or end check-in and says how far from work it was."""
     loc = ctx.inbound.location
+    if loc is not None and ctx.inbound.forwarded:
+        return [Reply(ctx.say(FORWARDED), ask_location=True)]
     if loc is None:
+        link = page_link(ctx)
+        if link:
+            minutes = ctx.settings.checkin.page_ttl_min
+            return [Reply(ctx.say(ASK_PAGE, url=link, minutes=minutes), ask_location=True)]
         return [Reply(ctx.say(ASK_LOCATION), ask_location=True)]
     student_id = ctx.person_id
     decision = decide_checkin(
@@ -240,6 +308,7 @@ def checkin(ctx: Context) -> list[Reply]:
         channel=ctx.inbound.channel,
         placements=ctx.placements,
         earlier=lambda day: ctx.checkins_between(day, day),
+        evidence=ctx.evidence_facts,
     )
     values = decision.values
     if values is not None:

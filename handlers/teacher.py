@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.types import Reply
-from core.due import due_on, late_minutes
+from core.due import due_on, is_present, late_minutes
 from core.scope import OVERSEERS, chat_students
 from handlers.base import Context, on_intent
 from handlers.texts import fmt_day, fmt_distance, fmt_time
@@ -49,6 +49,11 @@ WEEK_HEAD = (
 )
 PENDING_MAKEUPS = ("待审批补卡 {n} 件，发送「补卡」查看。", "{n} make-up requests; send /makeup.")
 OUTSIDE_MARK = ("（范围外）", " (outside)")
+UNVERIFIED = (
+    "待核实 {n} 人（发送「核实」查看）：{names}",
+    "To verify ({n}, send /verify): {names}",
+)
+FLAGGED = ("可疑签到 {n} 人：{names}", "Check-ins flagged as doubtful ({n}): {names}")
 
 
 @on_intent("today", roles=OVERSEERS)
@@ -63,6 +68,7 @@ def today(ctx: Context) -> list[Reply]:
     checkins = checkins_of_students_on(ctx.conn, student_ids=ids, day=ctx.today)
     day = fmt_day(ctx.today, ctx.lang)
     due, missing, outside, late, on_leave, unbound = 0, [], [], [], [], []
+    unverified, flagged = [], []
     for student in sorted(students, key=lambda s: s.student_no):
         decision = due_on(facts[student.id], ctx.today, ctx.settings)
         if decision.reason in ("leave", "unbound"):
@@ -71,8 +77,10 @@ def today(ctx: Context) -> list[Reply]:
             continue
         due += 1
         mine = checkins.get(student.id, ())
-        if not mine:
-            missing.append(student.name)
+        if any(c.flags for c in mine):
+            flagged.append(student.name)
+        if not any(is_present(c) for c in mine):
+            (unverified if mine else missing).append(student.name)
             continue
         far = [c for c in mine if not c.within_fence]
         if far:
@@ -86,8 +94,10 @@ def today(ctx: Context) -> list[Reply]:
             late.append(f"{student.name} {fmt_time(start.at, ctx.settings.tz)}")
     if due == 0 and not on_leave and not unbound:
         return ctx.reply(NOBODY_DUE, day=day)
-    lines = [ctx.say(TODAY_HEAD, day=day, due=due, present=due - len(missing))]
-    for text, names in ((MISSING, missing), (OUTSIDE, outside), (LATE, late)):
+    present = due - len(missing) - len(unverified)
+    lines = [ctx.say(TODAY_HEAD, day=day, due=due, present=present)]
+    shown = ((MISSING, missing), (UNVERIFIED, unverified), (OUTSIDE, outside), (LATE, late))
+    for text, names in (*shown, (FLAGGED, flagged)):
         if names:
             lines.append(ctx.say(text, n=len(names), names=sep(ctx).join(names)))
     if len(lines) == 1 and due:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from core.due import due_on
+from core.due import due_on, is_present
 from core.settings import Settings
 from handlers.base import Context
 from handlers.texts import fmt_day, fmt_time, kind_name
@@ -18,6 +18,7 @@ DAY_LINE = ("{day}：{items}", "{day}: {items}")
 DAY_MISSING = ("{day}：未签到", "{day}: no check-in")
 DAY_LEAVE = ("{day}：请假", "{day}: on leave")
 OUTSIDE = ("（范围外）", " (outside range)")
+UNVERIFIED = ("（待核实）", " (to be verified)")
 
 
 @dataclass
@@ -31,7 +32,7 @@ class Week:
 
     @property
     def present(self) -> int:
-        return sum(1 for d in self.due if self.by_day.get(d))
+        return sum(1 for d in self.due if any(is_present(r) for r in self.by_day.get(d, ())))
 
 
 def week_of(
@@ -64,8 +65,9 @@ def sep(ctx: Context) -> str:
 
 
 def kind_and_time(ctx: Context, row) -> str:
-    """上班 09:02 / start 09:02."""
-    return f"{kind_name(row.kind, ctx.lang)} {fmt_time(row.at, ctx.settings.tz)}"
+    """上班 09:02 / start 09:02 (marked when it waits to be verified)."""
+    mark = "" if is_present(row) else ctx.say(UNVERIFIED)
+    return f"{kind_name(row.kind, ctx.lang)} {fmt_time(row.at, ctx.settings.tz)}{mark}"
 
 
 def times(ctx: Context, rows: list, *, with_fence: bool) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime
 
-from sqlalchemy import Integer, bindparam, insert
+from sqlalchemy import Integer, String, bindparam, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 
@@ -74,6 +74,28 @@ _CHECKINS_OF_MANY_BETWEEN = per_dialect(
         .order_by(_CHECKIN.c.at, _CHECKIN.c.id)
     )
 )
+_AT_POINTS = per_dialect(
+    lambda member: sa_select(_CHECKIN.c.point, _CHECKIN.c.student_id, _CHECKIN.c.day).where(
+        member(_CHECKIN.c.point, "points", String)
+    )
+)
+_SAMPLES_SINCE = per_dialect(
+    lambda member: (
+        sa_select(
+            _SAMPLE.c.student_id,
+            _SAMPLE.c.at,
+            _SAMPLE.c.lat,
+            _SAMPLE.c.lng,
+            _SAMPLE.c.datum,
+            _SAMPLE.c.source,
+        )
+        .where(
+            member(_SAMPLE.c.student_id, "student_ids", Integer),
+            _SAMPLE.c.at >= bindparam("since"),
+        )
+        .order_by(_SAMPLE.c.at)
+    )
+)
 _INSERT_CHECKIN = insert(_CHECKIN).returning(_CHECKIN.c.id)
 _INSERT_SAMPLE = insert(_SAMPLE)
 _ALERT_ONCE = ignoring(_ALERT, "kind", "student_id", "day")
@@ -100,6 +122,17 @@ def checkins_between(executor, *, student_id: int, start: date, end: date) -> li
 
 def checkins_on(executor, *, student_id: int, day: date) -> list[Row]:
     return checkins_between(executor, student_id=student_id, start=day, end=day)
+
+
+def latest_checkin(executor, *, student_id: int) -> Row | None:
+    """A student's most recent check-in."""
+    stmt = (
+        sa_select(*_CHECKIN_READ)
+        .where(_CHECKIN.c.student_id == student_id)
+        .order_by(_CHECKIN.c.at.desc(), _CHECKIN.c.id.desc())
+        .limit(1)
+    )
+    return executor.execute(stmt).first()
 
 
 def placements_of_students(executor, *, student_ids) -> dict[int, list[Row]]:
@@ -132,6 +165,26 @@ def checkins_of_students_between(
     return out
 
 
+def checkins_at_points(executor, *, points) -> dict[str, list[tuple[int, date]]]:
+    """Who checked in at each of `points` (core.evidence.point_key) and on which day."""
+    params = {"points": listed(_bind(executor), sorted(set(points)))}
+    out: dict[str, list[tuple[int, date]]] = {point: [] for point in points}
+    for row in executor.execute(_AT_POINTS[_dialect(executor)], params):
+        out.setdefault(row.point, []).append((row.student_id, row.day))
+    return out
+
+
+def samples_of_students_since(executor, *, student_ids, since: datetime) -> dict[int, list[Row]]:
+    """The location samples (LOCATION events, live updates) of many students since `since`."""
+    ids = listed(_bind(executor), sorted(set(student_ids)))
+    out: dict[int, list[Row]] = {}
+    for row in executor.execute(
+        _SAMPLES_SINCE[_dialect(executor)], {"student_ids": ids, "since": since}
+    ):
+        out.setdefault(row.student_id, []).append(row)
+    return out
+
+
 def record_checkin(
     executor,
     *,
@@ -153,6 +206,7 @@ def record_checkin(
     new_id = executor.execute(_INSERT_CHECKIN, row).scalar_one()
     day = values["day"]
     added = (school_id, day)
+    device = values.get("evidence") == "device"
     if batch is None:
         bump_school_day(
             executor,
@@ -160,14 +214,16 @@ def record_checkin(
             day=day,
             checkins=1,
             students_checked_in=int(first_today),
+            device_checkins=int(device),
         )
     else:
         totals = batch.data.get(_ROLLUPS)
         if totals is None:
-            totals = batch.data[_ROLLUPS] = (Counter(), Counter())
+            totals = batch.data[_ROLLUPS] = (Counter(), Counter(), Counter())
             batch.before_commit(_ROLLUPS, lambda conn: _write_rollups(conn, totals))
         totals[0][added] += 1
         totals[1][added] += int(first_today)
+        totals[2][added] += int(device)
     if outside_alert is not None:
         executor.execute(
             _ALERT_ONCE[_dialect(executor)],
@@ -189,8 +245,8 @@ def record_checkin(
 _ROLLUPS = "checkin_rollups"
 
 
-def _write_rollups(conn, totals: tuple[Counter, Counter]) -> None:
-    checkins, students = totals
+def _write_rollups(conn, totals: tuple[Counter, Counter, Counter]) -> None:
+    checkins, students, device = totals
     # Sorted, so that two processes' batches lock the roll-up rows in the same order.
     for school_id, day in sorted(checkins):
         bump_school_day(
@@ -199,6 +255,7 @@ def _write_rollups(conn, totals: tuple[Counter, Counter]) -> None:
             day=day,
             checkins=checkins[(school_id, day)],
             students_checked_in=students[(school_id, day)],
+            device_checkins=device[(school_id, day)],
         )
 
 

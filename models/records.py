@@ -16,6 +16,7 @@ class CheckIn(SQLModel, table=True):
         Index("ix_checkins_school_day", "school_id", "day"),
         Index("ix_checkins_student_day", "student_id", "day"),
         Index("ix_checkins_day_at", "day", "at"),
+        Index("ix_checkins_point_day", "point", "day"),
     )
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="schools.id")
@@ -37,6 +38,11 @@ class CheckIn(SQLModel, table=True):
     accuracy_m: float | None = None
     label: str = Field(default="", max_length=255)
     channel: str = Field(default="", max_length=16)
+    # Evidence (SPEC 11, core/evidence.py): device | event | live | pin; flags comma-separated.
+    evidence: str = Field(default="pin", max_length=8)
+    flags: str = Field(default="", max_length=96)
+    point: str | None = Field(default=None, max_length=24)  # raw coordinates to 6 decimals
+    verify: str = Field(default="", max_length=8)  # '' | pending (待核实) | accepted
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 

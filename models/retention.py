@@ -56,7 +56,13 @@ def expire_personal_data(conn, *, cutoff: date, unattributed_before: datetime) -
             update(CheckIn)
             .where(CheckIn.placement_id.in_(ended), CheckIn.norm_lat.is_not(None))
             .values(
-                raw_lat=None, raw_lng=None, norm_lat=None, norm_lng=None, label="", accuracy_m=None
+                raw_lat=None,
+                raw_lng=None,
+                norm_lat=None,
+                norm_lng=None,
+                label="",
+                accuracy_m=None,
+                point=None,
             ),
         ),
         "location_samples": _run(

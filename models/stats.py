@@ -19,9 +19,10 @@ class SchoolDay(SQLModel, table=True):
     students_checked_in: int = 0  # distinct students with a check-in
     journals: int = 0
     tickets: int = 0
+    device_checkins: int = 0  # check-ins with evidence "device" (the check-in page, SPEC 11)
 
 
-_COUNTERS = ("checkins", "students_checked_in", "journals", "tickets")
+_COUNTERS = ("checkins", "students_checked_in", "journals", "tickets", "device_checkins")
 
 
 def _bump_statement(dialect):
@@ -45,6 +46,7 @@ def bump_school_day(
     students_checked_in: int = 0,
     journals: int = 0,
     tickets: int = 0,
+    device_checkins: int = 0,
 ) -> None:
     """Add to a school's roll-up for a day (an upsert, safe under concurrent writers)."""
     # `session` may also be a Core Connection (the batched webhook path).
@@ -56,6 +58,7 @@ def bump_school_day(
         students_checked_in=students_checked_in,
         journals=journals,
         tickets=tickets,
+        device_checkins=device_checkins,
     )
     session.execute(_BUMP[bind.dialect.name], params)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import exists
 from sqlmodel import Session
 
-from core.due import due_clause
+from core.due import due_clause, present_clause
 from core.settings import Settings
 from models import ChannelAccount, CheckIn, Placement
 from models.attendance import any_leave_on
@@ -57,7 +57,11 @@ def sweep_nudges(session: Session, settings: Settings, now: datetime) -> int:
                 any_leave=any_leave_on(session, day=window.day),
                 joined_account=ChannelAccount,
             ),
-            ~exists().where(CheckIn.student_id == Placement.student_id, CheckIn.day == window.day),
+            ~exists().where(
+                CheckIn.student_id == Placement.student_id,
+                CheckIn.day == window.day,
+                present_clause(),
+            ),
         )
         queued += insert_select(session, stmt)
     return queued

@@ -15,6 +15,17 @@ from core.settings import Settings
 from models.db import make_engine
 
 TIMEOUT = httpx.Timeout(10.0)
+# What the account's own settings must enable (docs/checkin-evidence.md): WeChat sends the
+# LOCATION event only when 获取用户地理位置 is on; wx.getLocation needs the JS 接口安全域名.
+LOCATION_HINT = (
+    "提示：请在公众号后台「设置与开发 → 接口权限」开通「获取用户地理位置」"
+    "（选择“进入会话时上报”），签到时才有微信位置上报作为佐证；"
+    "并在「设置与开发 → 公众号设置 → 功能设置」把本系统域名加入「JS接口安全域名」，"
+    "签到页面才能读取手机定位。详见 docs/checkin-evidence.md。"
+)
+NO_PAGE_HINT = (
+    "尚未设置 server.public_url：菜单「签到」暂为地图选点，设置后重新发布菜单即可改用签到页面。"
+)
 
 
 def _fail(message: str) -> None:
@@ -48,6 +59,7 @@ def publish_wechat_menu(settings: Settings) -> None:
         f"菜单已发布：默认菜单（学生）和 {done['menus']} 个按身份标签的个性化菜单（学生、"
         f"指导教师、家长、企业导师、学校管理员）；已为 {done['tagged']} 位已绑定用户设置标签"
     )
+    typer.echo(LOCATION_HINT if settings.server.public_url else LOCATION_HINT + NO_PAGE_HINT)
 
 
 def publish_telegram_menus(settings: Settings) -> None:

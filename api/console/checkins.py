@@ -7,17 +7,31 @@ from datetime import date
 from fastapi import APIRouter, HTTPException, Request
 
 from api.console import queries
+from api.console.leaves import may_excuse
 from api.console.listing import Column, Filter, export_list, paginate
-from api.console.web import ConsoleUserDep, local, optional_int, render, school_options
-from api.deps import NowDep, SessionDep, SettingsDep
-from models import Company, School, SchoolClass, Student
+from api.console.web import (
+    ConsoleUserDep,
+    CsrfChecked,
+    local,
+    optional_int,
+    redirect,
+    render,
+    school_options,
+)
+from api.deps import NowDep, RowId, SessionDep, SettingsDep
+from models import CheckIn, Company, School, SchoolClass, Student
+from models.audit import record
+from models.verify_queries import accept_checkin
 
 router = APIRouter()
+NOT_YOURS = "只有学生的指导教师或本校管理员可以核实签到。"
 
 
 def _state_code(row) -> str:
     if not row.n:
         return "missing"
+    if not row.present_n:
+        return "unverified"
     return "late" if row.late else "outside" if row.outside_n else "present"
 
 
@@ -28,7 +42,7 @@ def _state(row) -> str:
         if not row.reachable:
             return "未绑定"
         return "缺勤" if row.bound else "绑定前"  # bound only after that day's nudge
-    parts = ["已签到"]
+    parts = ["已签到" if row.present_n else "待核实"]
     if row.late:
         parts.append("迟到")
     if row.outside_n:
@@ -54,6 +68,7 @@ def columns(tz) -> list[Column]:
             "最远距离(米)",
             get=lambda r: None if r.max_distance is None else round(r.max_distance),
         ),
+        Column("flagged", "可疑签到", get=lambda r: r.flagged_n or None),
         Column("state", "状态", get=_state, tag=_state_code),
     ]
 
@@ -65,6 +80,30 @@ def parse_day(value: str, default: date) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise HTTPException(400, f"日期格式应为 YYYY-MM-DD：{value}") from None
+
+
+@router.post("/admin/checkins/{checkin_id}/verify", dependencies=[CsrfChecked])
+def verify(checkin_id: RowId, session: SessionDep, now: NowDep, user: ConsoleUserDep):
+    """A teacher or school admin accepts a check-in waiting to be verified (待核实)."""
+    row = queries.visible(session, user, CheckIn, checkin_id)
+    student = session.get(Student, row.student_id) if row is not None else None
+    if student is None:
+        raise HTTPException(404, "没有这条签到，或您无权查看。")
+    if not may_excuse(session, user, student):
+        raise HTTPException(403, NOT_YOURS)
+    if not accept_checkin(session, checkin_id=row.id, now=now):
+        raise HTTPException(409, "这条签到无需核实。")
+    record(
+        session,
+        actor=user.username,
+        action="checkin.verify",
+        target_kind="checkin",
+        target_id=row.id,
+        school_id=row.school_id,
+        at=now,
+    )
+    session.commit()
+    return redirect(f"/admin/students/{student.id}")
 
 
 @router.get("/admin/checkins")

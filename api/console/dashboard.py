@@ -14,6 +14,7 @@ from api.console.week import class_week
 from api.deps import NowDep, SessionDep, SettingsDep
 from core.cache import TTLCache
 from core.calendar import HOLIDAY_NAMES_ZH, holiday_name, is_makeup_workday
+from core.device_share import device_shares
 from core.feed import latest_actions
 from core.stats import overview
 
@@ -122,6 +123,7 @@ def dashboard(
         day_note=day_note(today, settings, figures.get("due_today")),
         feed=_feed(session, user, settings.tz),
         compliance=summary(session, user, settings, today),
+        device_shares=device_shares(session, user, today=today),
     )
 
 

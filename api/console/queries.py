@@ -12,6 +12,7 @@ from core.due import (
     due_clause,
     late_clause,
     leave_clause,
+    present_clause,
     reachable_clause,
     scheduled_clause,
 )
@@ -47,6 +48,8 @@ DAY_STATUSES = {
     "present": "已签到",
     "leave": "请假",
     "unbound": "未绑定",
+    "flagged": "可疑",
+    "unverified": "待核实",
 }
 # What a student's day is, as lists and the API show it.
 TODAY_STATES = {
@@ -71,7 +74,7 @@ def _dialect(session: Session) -> str:
 def today_state(session: Session, day: date, settings):
     """SQL over students: present / missing / leave / unbound / off on `day` (core.due)."""
     dialect = _dialect(session)
-    checked = exists().where(CheckIn.student_id == Student.id, CheckIn.day == day)
+    checked = exists().where(CheckIn.student_id == Student.id, CheckIn.day == day, present_clause())
     due = exists().where(Placement.student_id == Student.id, due_clause(day, settings, dialect))
     scheduled = exists().where(
         Placement.student_id == Student.id, scheduled_clause(day, settings, dialect)
@@ -98,7 +101,9 @@ def students(
     bound: str = "",
 ):
     """Students with school, class, teacher, binding and today's check-in state."""
-    today_in = exists().where(CheckIn.student_id == Student.id, CheckIn.day == today)
+    today_in = exists().where(
+        CheckIn.student_id == Student.id, CheckIn.day == today, present_clause()
+    )
     outside = exists().where(
         CheckIn.student_id == Student.id, CheckIn.day == today, CheckIn.within_fence.is_(False)
     )
@@ -176,6 +181,8 @@ def day_sheet(
             func.count().label("n"),
             func.sum(case((CheckIn.within_fence.is_(False), 1), else_=0)).label("outside_n"),
             func.max(CheckIn.distance_m).label("max_distance"),
+            func.sum(case((CheckIn.flags != "", 1), else_=0)).label("flagged_n"),
+            func.sum(case((present_clause(), 1), else_=0)).label("present_n"),
         )
         .where(CheckIn.day == day, condition(user, CheckIn))
         .group_by(CheckIn.placement_id)
@@ -201,6 +208,8 @@ def day_sheet(
             func.coalesce(agg.c.n, 0).label("n"),
             func.coalesce(agg.c.outside_n, 0).label("outside_n"),
             agg.c.max_distance,
+            func.coalesce(agg.c.flagged_n, 0).label("flagged_n"),
+            func.coalesce(agg.c.present_n, 0).label("present_n"),
             case((late, true()), else_=false()).label("late"),
             case((on_leave, true()), else_=false()).label("on_leave"),
             case((bound, true()), else_=false()).label("bound"),
@@ -229,12 +238,22 @@ def day_sheet(
     elif status == "late":
         stmt = stmt.where(late)
     elif status == "present":
-        stmt = stmt.where(agg.c.n.is_not(None))
+        stmt = stmt.where(agg.c.present_n > 0)
+    elif status == "flagged":
+        stmt = stmt.where(agg.c.flagged_n > 0)
+    elif status == "unverified":
+        stmt = stmt.where(agg.c.n > 0, agg.c.present_n == 0)
     return stmt
 
 
-def checkins(user: ConsoleUser, *, day: date | None = None, school_id: int | None = None):
-    """Raw check-in records (the API's list)."""
+def checkins(
+    user: ConsoleUser,
+    *,
+    day: date | None = None,
+    school_id: int | None = None,
+    flagged: bool = False,
+):
+    """Raw check-in records (the API's list); `flagged`: only those with flags."""
     stmt = (
         select(CheckIn, Student.student_no, Student.name.label("student_name"))
         .join(Student, Student.id == CheckIn.student_id)
@@ -244,6 +263,8 @@ def checkins(user: ConsoleUser, *, day: date | None = None, school_id: int | Non
         stmt = stmt.where(CheckIn.day == day)
     if school_id:
         stmt = stmt.where(CheckIn.school_id == school_id)
+    if flagged:
+        stmt = stmt.where(CheckIn.flags != "")
     return stmt
 
 

@@ -17,7 +17,8 @@ from api.console.tickets import ALERT_KINDS, STATUS_NAMES
 from api.console.web import ConsoleUserDep, local, optional_int, render, school_options
 from api.deps import NowDep, RowId, SessionDep, SettingsDep
 from core.compliance import RULES
-from core.due import DayDecision, due_on
+from core.due import DayDecision, due_on, present_clause
+from core.evidence import FLAGS_ZH, describe
 from core.feed import CHECKIN_KINDS, JOURNAL_KINDS, TICKET_CATEGORIES
 from core.scope import can_see_coordinates
 from models import (
@@ -176,7 +177,11 @@ def student_page(
         current = placements[0][0]
         days = session.exec(
             select(CheckIn.day)
-            .where(CheckIn.student_id == student.id, CheckIn.placement_id == current.id)
+            .where(
+                CheckIn.student_id == student.id,
+                CheckIn.placement_id == current.id,
+                present_clause(),
+            )
             .distinct()
         ).all()
         facts = due_facts(
@@ -226,6 +231,8 @@ def student_page(
         plot=plot,
         CHANNEL_NAMES=CHANNEL_NAMES,
         SOURCE_NAMES=SOURCE_NAMES,
+        describe_evidence=describe,
+        flag_names=FLAGS_ZH,
         CASE_STATUSES=STATUS_NAMES,
         ALERT_KINDS=ALERT_KINDS,
         CHECKIN_KINDS=CHECKIN_KINDS,
@@ -251,7 +258,12 @@ def attendance(session, student_id: int, today: date, settings) -> list[tuple[da
     checked = set(
         session.exec(
             select(CheckIn.day)
-            .where(CheckIn.student_id == student_id, CheckIn.day >= first, CheckIn.day <= today)
+            .where(
+                CheckIn.student_id == student_id,
+                CheckIn.day >= first,
+                CheckIn.day <= today,
+                present_clause(),
+            )
             .distinct()
         ).all()
     )

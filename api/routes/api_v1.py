@@ -15,6 +15,8 @@ from api.console.listing import Column, paginate
 from api.deps import MAX_ID, NowDep, SessionDep, SettingsDep
 from core.accounts import user_for_token
 from core.compliance import RULES
+from core.due import is_present
+from core.evidence import flag_list
 from core.scope import can_see_coordinates
 from core.stats import overview
 from core.surveys import average
@@ -104,6 +106,9 @@ class CheckInOut(BaseModel):
     distance_m: float
     source: str
     channel: str
+    evidence: str  # device | event | live | pin (SPEC 11)
+    flags: list[str]  # same_point, shared_point, impossible_speed, far_from_event, low_accuracy
+    verified: bool  # False: 待核实, not counted as present until a teacher accepts it
     lat: float | None = None  # GCJ-02; only for the student's teacher and school admin
     lng: float | None = None
 
@@ -350,6 +355,7 @@ def list_checkins(
     page_size: SizeQ = None,
     school_id: SchoolQ = None,
     date: Annotated[date | None, Query(description="YYYY-MM-DD，默认今天")] = None,
+    flagged: Annotated[bool, Query(description="只列出有疑点（flags）的签到")] = False,
 ):
     day = date or now.astimezone(settings.tz).date()
     coords = can_see_coordinates(user)
@@ -368,11 +374,14 @@ def list_checkins(
             distance_m=round(c.distance_m, 1),
             source=c.source,
             channel=c.channel,
+            evidence=c.evidence,
+            flags=flag_list(c.flags),
+            verified=is_present(c),
             lat=c.norm_lat if coords else None,
             lng=c.norm_lng if coords else None,
         )
 
-    stmt = queries.checkins(user, day=day, school_id=school_id)
+    stmt = queries.checkins(user, day=day, school_id=school_id, flagged=flagged)
     return _page(session, stmt, request, {"at": CheckIn.at}, "at", settings, out)
 
 

@@ -247,3 +247,12 @@ def test_telegram_is_off_when_no_token_is_configured(settings, engine):
     with TestClient(create_app(off, engine=engine)) as client:
         r = client.post("/telegram/webhook", json=update("text_en.json"), headers=SECRET)
         assert r.status_code == 404
+
+
+def test_a_forwarded_location_is_marked_forwarded_and_a_plain_one_is_not(tg, client, seen):
+    tg.post(f"{API}/sendMessage").respond(json=message_ok())
+    client.post("/telegram/webhook", json=update("location_forwarded.json"), headers=SECRET)
+    client.post("/telegram/webhook", json=update("location.json"), headers=SECRET)
+    forwarded, plain = seen
+    assert forwarded.forwarded and forwarded.intent == "checkin"
+    assert not plain.forwarded

@@ -41,7 +41,7 @@ class Chat:
         return "\n".join(r.text for r in self.last)
 
     def location(self, lat: float, lng: float, datum: str = "gcj02", **kw) -> str:
-        loc_keys = ("source", "accuracy_m", "label", "live_period")
+        loc_keys = ("source", "accuracy_m", "label", "live_period")  # the rest: Inbound
         loc = Location(lat, lng, datum, **{k: kw.pop(k) for k in loc_keys if k in kw})
         kind = "event" if loc.source == "event" else "location"
         intent = None if kind == "event" else "checkin"
