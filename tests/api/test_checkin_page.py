@@ -182,16 +182,14 @@ def test_the_menus_checkin_click_answers_with_the_link(page):
 
 async def test_with_a_public_address_the_menu_publishes_checkin_as_a_click(settings, engine):
     from api.commands.channels import publish_menu
+    from tests.bot.fake_wechat_menus import FakeWechatMenus
 
     settings.server.public_url = PUBLIC
-    with respx.mock(assert_all_mocked=True) as wx:
-        wx.post(f"{WX}/cgi-bin/stable_token").respond(
-            json={"access_token": "T", "expires_in": 7200}
-        )
-        menu = wx.post(f"{WX}/cgi-bin/menu/create").respond(json={"errcode": 0, "errmsg": "ok"})
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as mock:
+        wx = FakeWechatMenus().install(mock)
         async with httpx.AsyncClient() as http:
             await publish_menu(settings, engine, http)
-    import json
-
-    first = json.loads(menu.calls[0].request.content)["button"][0]
-    assert first == {"type": "click", "name": "签到", "key": "CHECKIN"}
+    checkin = {"type": "click", "name": "签到", "key": "CHECKIN"}
+    assert wx.default["button"][0] == checkin  # students without a tag yet
+    [students] = [m for m in wx.conditional if wx.tags[int(m["matchrule"]["tag_id"])] == "学生"]
+    assert students["button"][0] == checkin
