@@ -9,6 +9,7 @@ several processes gets there first.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, time
@@ -160,25 +161,31 @@ def _flagged_schedules(combos: Iterable[tuple], ctx: Context) -> dict[str, set]:
     return flagged
 
 
+# The placement columns Facts needs, in its order (plain rows: no ORM objects per placement).
+_FACT_COLUMNS = (
+    Placement.id, Placement.start_date, Placement.end_date, Company.name, Placement.industry,
+    Placement.position, Placement.city, Placement.shift_start, Placement.shift_end,
+    Placement.workdays_mask, Student.birth_date, Placement.grade, Placement.arranged_by,
+    Placement.arranged_by_school, Placement.agreement_signed, Placement.insured,
+    Placement.guardian_consent, Placement.monthly_salary, Placement.post_wage,
+    Placement.company_headcount, Placement.post_headcount, Placement.company_id,
+)  # fmt: skip
+
+
 def _facts(session: Session, ids: list[int], today: date, interns: q.Interns) -> dict[int, Facts]:
     p = Placement
     rows = session.execute(
-        select(p, Student.birth_date, Company.name)
+        select(*_FACT_COLUMNS)
         .join(Student, Student.id == p.student_id)
         .join(Company, Company.id == p.company_id)
         .where(p.id.in_(ids))
     ).all()
     out = {}
-    for pl, birth, company_name in rows:
-        at_company = interns.company.get(pl.company_id, 0)
-        at_post = interns.post.get((pl.company_id, pl.position), 0)
-        out[pl.id] = Facts(
-            pl.id, pl.start_date, pl.end_date, company_name, pl.industry, pl.position, pl.city,
-            pl.shift_start, pl.shift_end, pl.workdays_mask, birth, pl.grade, pl.arranged_by,
-            pl.arranged_by_school, pl.agreement_signed, pl.insured, pl.guardian_consent,
-            pl.monthly_salary, pl.post_wage, pl.company_headcount, pl.post_headcount,
-            at_company, at_post,
-        )  # fmt: skip
+    for *values, company_id in rows:
+        position = values[5]
+        at_company = interns.company.get(company_id, 0)
+        at_post = interns.post.get((company_id, position), 0)
+        out[values[0]] = Facts(*values, at_company, at_post)
     return out
 
 
@@ -221,12 +228,7 @@ def _reconcile(session: Session, found: dict, today: date, now: datetime) -> dic
     """Bring the findings table in line with today's violations; returns what changed."""
     session.execute(_drop(FOUND))  # SQLite keeps temp tables past the transaction
     FOUND.create(session.connection())
-    rows = [
-        {"placement_id": pid, "rule": rule, "detail": v.detail, "evidence": list(v.evidence)}
-        for (pid, rule), v in found.items()
-    ]
-    for part in chunks(rows, 5000):
-        session.execute(insert(FOUND), list(part))
+    _load_found(session, found)
     q.analyze_temp(session, FOUND)
     f, t = Finding.__table__.c, FOUND.c
     created = _insert_new(session, today, now)
@@ -252,12 +254,30 @@ def _reconcile(session: Session, found: dict, today: date, now: datetime) -> dic
     ).rowcount
     session.execute(_drop(FOUND))
     return {
-        "violations": len(rows),
+        "violations": len(found),
         "new": created,
         "reopened": max(reopened or 0, 0),
         "seen": max(touched or 0, 0),
         "resolved": max(resolved or 0, 0),
     }
+
+
+def _load_found(session: Session, found: dict) -> None:
+    """Today's violations into the temp table: COPY on PostgreSQL (hundreds of thousands of
+    rows at province scale), batched INSERTs on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        raw = session.connection().connection.driver_connection
+        columns = ", ".join(c.name for c in FOUND.columns)
+        with raw.cursor() as cur, cur.copy(f"COPY {FOUND.name} ({columns}) FROM STDIN") as copy:
+            for (pid, rule), v in found.items():
+                copy.write_row((pid, rule, v.detail, json.dumps(list(v.evidence))))
+        return
+    rows = [
+        {"placement_id": pid, "rule": rule, "detail": v.detail, "evidence": list(v.evidence)}
+        for (pid, rule), v in found.items()
+    ]
+    for part in chunks(rows, 5000):
+        session.execute(insert(FOUND), list(part))
 
 
 def _drop(table: Table):
