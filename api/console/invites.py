@@ -48,7 +48,7 @@ TELEGRAM_HINT = "Telegram：打开机器人 @{bot}，发送 /start 邀请码。"
 TELEGRAM_HINT_NO_NAME = "Telegram：打开学校的机器人，发送 /start 邀请码。"
 NO_CHANNEL = "学校尚未开通微信或 Telegram，请向学校管理员询问绑定方式。"
 SCHOOL_ACCOUNT = "学校公众号"
-PARENTS, TEACHERS = "家长", "指导教师"
+STUDENTS, PARENTS, TEACHERS = "学生", "家长", "指导教师"
 UNBOUND_OPTIONS = [("1", "有未绑定学生")]
 # Binding codes are credentials: whoever reads one can bind as that student.
 READ_ONLY = "邀请码只能由本校管理员或指导教师生成和查看。"
@@ -303,12 +303,17 @@ async def invite_sheet(
     if format:
         if format not in FORMATS:
             raise HTTPException(400, f"导出格式只能是 {' / '.join(FORMATS)}")
+        # Students first, then their parents and teachers, each with the role the code binds.
         table = [
-            (no, name, klass.name, code, local(exp, settings.tz)) for no, name, code, exp in codes
+            (no, name, klass.name, code, local(exp, settings.tz), STUDENTS)
+            for no, name, code, exp in codes
+        ] + [
+            ("", who, klass.name, code, local(exp, settings.tz), role)
+            for role, who, _phone, code, exp in others
         ]
         response = export_response(
             f"邀请码_{klass.name}",
-            ["student_no", "name", "class", "code", "expires_at"],
+            ["student_no", "name", "class", "code", "expires_at", "role"],
             table,
             format,
         )

@@ -138,6 +138,11 @@ def test_invite_codes_for_a_class_print_and_download(settings, engine, session, 
     )
     assert rows[0][:4] == ["student_no", "name", "class", "code"]
     assert rows[1][:4] == ["A001", "王小明", "汽修2301", codes[0].code]
+    assert rows[0][5] == "role" and rows[1][5] == "学生"
+    # The class's parents and teachers follow, each with the code that binds their role.
+    others = {row[5] for row in rows[2:]}
+    assert others == {"家长", "指导教师"}
+    assert len(rows) - 1 == issued  # every code issued for the class is on the download
 
 
 def test_roster_upload_shows_accepted_and_rejected_rows(settings, engine, session, now):
