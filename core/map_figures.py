@@ -13,8 +13,8 @@ from core.rates import CHECKIN_WINDOW_DAYS
 from core.regions import OUTSIDE, PREFECTURES, prefecture_of, short_name
 from core.scope import condition
 from models import Alert, ConsoleUser, Placement, School, SchoolClass, Teacher
+from models.tickets import OPEN_CASE
 
-OPEN_CASE = ("open", "acknowledged", "handling")  # not yet resolved
 NO_CLASS = "未分班"
 NO_TEACHER = "未指定教师"
 

@@ -20,7 +20,8 @@ TICKET_CATEGORIES = (
     "other",
 )
 URGENT_CATEGORIES = ("safety", "harassment")
-STATUSES = ("open", "acknowledged", "handling", "resolved")
+STATUSES = ("open", "acknowledged", "handling", "resolved")  # tickets and alerts alike
+OPEN_CASE = STATUSES[:-1]  # every status short of resolved
 
 
 class Ticket(SQLModel, table=True):

@@ -33,6 +33,7 @@ from models import (
     Teacher,
     Ticket,
 )
+from models.tickets import OPEN_CASE
 
 STUDENT_STATUSES = {
     "checked_in": "今日已签到",
@@ -60,7 +61,6 @@ TODAY_STATES = {
     "off": "无需签到",
 }
 UNRESOLVED = "unresolved"  # a filter value: every status short of resolved
-OPEN_CASE = ("open", "acknowledged", "handling")
 
 
 def like(text: str) -> str:
@@ -388,20 +388,10 @@ def leaves(
 ):
     """Leave requests the user may see, with the student's number, name, class and school."""
     stmt = (
-        select(
-            Leave,
-            Student.student_no,
-            Student.name.label("student_name"),
-            School.name.label("school"),
-            SchoolClass.name.label("class_name"),
-        )
-        .join(Student, Student.id == Leave.student_id)
-        .join(School, School.id == Leave.school_id)
+        _records(user, Leave, status=status, school_id=school_id)
+        .add_columns(SchoolClass.name.label("class_name"))
         .outerjoin(SchoolClass, SchoolClass.id == Student.class_id)
-        .where(condition(user, Leave))
     )
-    if status:
-        stmt = stmt.where(Leave.status == status)
     if q.strip():
         pattern = like(q.strip())
         stmt = stmt.where(
@@ -410,8 +400,6 @@ def leaves(
                 Student.student_no.like(pattern, escape="\\"),
             )
         )
-    if school_id:
-        stmt = stmt.where(Leave.school_id == school_id)
     if class_name.strip():
         stmt = stmt.where(SchoolClass.name == class_name.strip())
     return stmt

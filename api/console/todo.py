@@ -18,8 +18,7 @@ import models
 from api.console import queries
 from core.scope import ScopeError, condition
 from models import ChannelAccount, ConsoleUser, Journal, Student
-
-OPEN_CASE = ("open", "acknowledged", "handling")
+from models.tickets import OPEN_CASE
 
 
 @dataclass(frozen=True, slots=True)
