@@ -308,8 +308,7 @@ class Pipeline:
                 facts.add(row)
             state.facts[student_id] = facts
 
-    @staticmethod
-    def _read_evidence(conn: Connection, state: _BatchState, jobs):
+    def _read_evidence(self, conn: Connection, state: _BatchState, jobs):
         """What the batch's student check-ins are judged on (core.evidence), in two statements,
         only when the batch holds a location: (who checked in at its points, samples, since)."""
         located = []
@@ -324,10 +323,14 @@ class Pipeline:
                 located.append((job.inbound, account.person_id))
         if not located:
             return None, {}, None
-        points = {point_key(i.location.lat, i.location.lng) for i, _ in located}
         since = sample_since(min(i.at for i, _ in located))
-        seen = checkins_at_points(conn, points=points)
         ids = {student_id for _, student_id in located}
+        tz = self.settings.tz
+        wanted = [
+            (point_key(i.location.lat, i.location.lng), i.at.astimezone(tz).date(), student_id)
+            for i, student_id in located
+        ]
+        seen = checkins_at_points(conn, wanted=wanted)
         return seen, samples_of_students_since(conn, student_ids=ids, since=since), since
 
     def handle_in(self, job: MessageJob, conn: Connection, batch: Batch) -> Handled:

@@ -301,13 +301,16 @@ def to_inbound(xml: str, fields: dict, *, at: datetime) -> Inbound:
             label=fields.get("Label", ""),
         )
         return Inbound(**base, kind="location", location=point, intent="checkin")
+    if kind == "text":  # as hot: every command, journal part and report
+        user = fields["FromUserName"]
+        message_id = fields.get("MsgId", "")
+        return Inbound(channel="wechat", user_id=user, at=at, message_id=message_id,
+                       text=fields.get("Content") or "")  # fmt: skip
     try:
         msg = parse_message(xml)
     except Exception:  # already defused and checked; anything left is a malformed message
         raise WechatRejected(400, "malformed message") from None
     base = dict(channel="wechat", user_id=msg.source, at=at, message_id=fields.get("MsgId", ""))
-    if kind == "text":
-        return Inbound(**base, text=msg.content or "")
     if kind == "voice":  # the account's speech recognition, when switched on
         return Inbound(**base, kind="voice", text=msg.recognition or "", media=msg.media_id)
     if kind == "image":

@@ -53,7 +53,7 @@ class EvidenceFacts:
     """What `judge` compares a new check-in with, read set-wise for a batch."""
 
     own_days: frozenset[date] = frozenset()  # days the student checked in at this very point
-    others_today: int = 0  # other students' check-ins at this point on the same day
+    others_today: bool = False  # another student checked in at this very point that day
     previous: Fix | None = None  # the student's latest fix before this one
     events: tuple[Fix, ...] = field(default=())  # the student's WeChat LOCATION events nearby
 
@@ -78,7 +78,7 @@ def judge(
     flags: list[str] = []
     if any(d < day for d in facts.own_days):
         flags.append("same_point")
-    if facts.others_today > 0:
+    if facts.others_today:
         flags.append("shared_point")
     prev = facts.previous
     if prev is not None and prev.at < at:

@@ -211,7 +211,8 @@ class Context:
         if facts is not None and facts.seen is not None and point in facts.seen:
             seen = facts.seen[point]
         else:
-            seen = checkins_at_points(self.conn, points=[point]).get(point, [])
+            found = checkins_at_points(self.conn, wanted=[(point, day, me)])
+            seen = found.get(point, [])
         since = sample_since(now)
         if facts is not None and facts.samples is not None and facts.samples_since <= since:
             samples = facts.samples
@@ -235,7 +236,7 @@ class Context:
                 break
         return EvidenceFacts(
             own_days=frozenset(d for sid, d in seen if sid == me) if seen else frozenset(),
-            others_today=sum(1 for sid, d in seen if sid != me and d == day),
+            others_today=any(sid != me and d == day for sid, d in seen),
             previous=previous,
             events=tuple(events),
         )

@@ -10,15 +10,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
+from models.batch_sql import listed, per_dialect
 from models.channel import ChannelAccount
 from models.checkins import placements_of_students
 from models.leave import Leave
 from models.placement import Placement
-
-CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,47 +30,56 @@ class DueFacts:
     leaves: Sequence[tuple[date, date]] = field(default_factory=tuple)
 
 
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    for i in range(0, len(ids), CHUNK):
-        yield ids[i : i + CHUNK]
-
-
-def first_bindings(session: Session, *, student_ids: Iterable[int]) -> dict[int, datetime]:
-    """When each student's earliest still-active chat account was bound."""
-    out: dict[int, datetime] = {}
-    for part in _chunks(sorted(set(student_ids))):
-        out.update(
-            session.execute(
-                select(ChannelAccount.person_id, func.min(ChannelAccount.bound_at))
-                .where(
-                    ChannelAccount.person_kind == "student",
-                    ChannelAccount.person_id.in_(part),
-                    ChannelAccount.active.is_(True),
-                )
-                .group_by(ChannelAccount.person_id)
-            ).all()
+_ACCOUNT = ChannelAccount.__table__
+_LEAVE = Leave.__table__
+# Built once per dialect: the inbound path reads these for every batch of student messages.
+_FIRST_BINDINGS = per_dialect(
+    lambda member: (
+        sa_select(_ACCOUNT.c.person_id, func.min(_ACCOUNT.c.bound_at))
+        .where(
+            _ACCOUNT.c.person_kind == "student",
+            member(_ACCOUNT.c.person_id, "student_ids", Integer),
+            _ACCOUNT.c.active.is_(True),
         )
-    return out
+        .group_by(_ACCOUNT.c.person_id)
+    )
+)
+_APPROVED_LEAVE = per_dialect(
+    lambda member: (
+        sa_select(_LEAVE.c.student_id, _LEAVE.c.start_date, _LEAVE.c.end_date)
+        .where(
+            member(_LEAVE.c.student_id, "student_ids", Integer),
+            _LEAVE.c.status == "approved",
+            _LEAVE.c.start_date <= bindparam("last"),
+            _LEAVE.c.end_date >= bindparam("first"),
+        )
+        .order_by(_LEAVE.c.student_id, _LEAVE.c.start_date)
+    )
+)
+
+
+def _ids(executor, student_ids: Iterable[int]) -> tuple[str, list | str]:
+    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
+    return bind.dialect.name, listed(bind, sorted(set(student_ids)))
+
+
+def first_bindings(executor, *, student_ids: Iterable[int]) -> dict[int, datetime]:
+    """When each student's earliest still-active chat account was bound (`executor`: a
+    Connection or a Session)."""
+    dialect, ids = _ids(executor, student_ids)
+    rows = executor.execute(_FIRST_BINDINGS[dialect], {"student_ids": ids})
+    return {person_id: bound_at for person_id, bound_at in rows}
 
 
 def approved_leave_days(
-    session: Session, *, student_ids: Iterable[int], first: date, last: date
+    executor, *, student_ids: Iterable[int], first: date, last: date
 ) -> dict[int, list[tuple[date, date]]]:
     """Approved leave ranges touching [first, last], per student (the days are not due)."""
+    dialect, ids = _ids(executor, student_ids)
+    params = {"student_ids": ids, "first": first, "last": last}
     out: dict[int, list[tuple[date, date]]] = defaultdict(list)
-    for part in _chunks(sorted(set(student_ids))):
-        rows = session.execute(
-            select(Leave.student_id, Leave.start_date, Leave.end_date)
-            .where(
-                Leave.student_id.in_(part),
-                Leave.status == "approved",
-                Leave.start_date <= last,
-                Leave.end_date >= first,
-            )
-            .order_by(Leave.student_id, Leave.start_date)
-        ).all()
-        for student_id, start, end in rows:
-            out[student_id].append((start, end))
+    for student_id, start, end in executor.execute(_APPROVED_LEAVE[dialect], params):
+        out[student_id].append((start, end))
     return dict(out)
 
 

@@ -8,14 +8,17 @@ a Core Connection or an ORM Session.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date, datetime
+from functools import partial
 
-from sqlalchemy import Integer, String, bindparam, insert
+from sqlalchemy import Date, Integer, String, bindparam, func, insert, type_coerce
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 
-from models.batch_sql import ignoring, listed, per_dialect
+from models.batch_sql import DIALECTS, ignoring, listed, per_dialect
 from models.placement import Placement
 from models.records import CheckIn, LocationSample
 from models.stats import bump_school_day
@@ -74,11 +77,44 @@ _CHECKINS_OF_MANY_BETWEEN = per_dialect(
         .order_by(_CHECKIN.c.at, _CHECKIN.c.id)
     )
 )
-_AT_POINTS = per_dialect(
-    lambda member: sa_select(_CHECKIN.c.point, _CHECKIN.c.student_id, _CHECKIN.c.day).where(
-        member(_CHECKIN.c.point, "points", String)
+
+
+def _evidence_at_points(dialect: str):
+    """For each wanted (point, day, student): one other student at that point that day, and
+    one earlier day of the student's own there. Each is one index probe (LIMIT 1), however
+    many check-ins share a point: a workplace's gate is everybody's point."""
+    c = _CHECKIN.c
+    if dialect == "postgresql":
+        arrays = (
+            bindparam("points", type_=postgresql.ARRAY(String)),
+            bindparam("days", type_=postgresql.ARRAY(Date)),
+            bindparam("student_ids", type_=postgresql.ARRAY(Integer)),
+        )
+        wanted = func.unnest(*arrays).table_valued("point", "day", "student_id")
+        wanted = wanted.render_derived(name="wanted")
+    else:  # one JSON array of [point, day, student id] triples
+        rows = func.json_each(bindparam("wanted", type_=String)).table_valued("value")
+        item = partial(func.json_extract, rows.c.value)
+        wanted = sa_select(
+            item("$[0]").label("point"),
+            type_coerce(item("$[1]"), Date).label("day"),
+            item("$[2]").label("student_id"),
+        ).subquery("wanted")
+    w = wanted.c
+    other = sa_select(c.student_id).where(
+        c.point == w.point, c.day == w.day, c.student_id != w.student_id
     )
-)
+    before = sa_select(c.day).where(c.student_id == w.student_id, c.point == w.point, c.day < w.day)
+    return sa_select(
+        w.point,
+        w.day,
+        w.student_id,
+        other.limit(1).scalar_subquery().label("other"),
+        before.limit(1).scalar_subquery().label("before"),
+    )
+
+
+_EVIDENCE_AT_POINTS = {dialect: _evidence_at_points(dialect) for dialect in DIALECTS}
 _SAMPLES_SINCE = per_dialect(
     lambda member: (
         sa_select(
@@ -165,12 +201,24 @@ def checkins_of_students_between(
     return out
 
 
-def checkins_at_points(executor, *, points) -> dict[str, list[tuple[int, date]]]:
-    """Who checked in at each of `points` (core.evidence.point_key) and on which day."""
-    params = {"points": listed(_bind(executor), sorted(set(points)))}
-    out: dict[str, list[tuple[int, date]]] = {point: [] for point in points}
-    for row in executor.execute(_AT_POINTS[_dialect(executor)], params):
-        out.setdefault(row.point, []).append((row.student_id, row.day))
+def checkins_at_points(executor, *, wanted) -> dict[str, list[tuple[int, date]]]:
+    """(student id, day) pairs at the points of `wanted` ((point, day, student id) triples,
+    point as core.evidence.point_key): enough to tell whether each student was at the point
+    on an earlier day, and whether someone else was there that day (not every check-in ever
+    made there)."""
+    wanted = sorted(set(wanted))
+    dialect = _dialect(executor)
+    if dialect == "postgresql":
+        points, days, students = (list(column) for column in zip(*wanted, strict=True))
+        params = {"points": points, "days": days, "student_ids": students}
+    else:
+        params = {"wanted": json.dumps([[p, d.isoformat(), s] for p, d, s in wanted])}
+    out: dict[str, list[tuple[int, date]]] = {point: [] for point, _, _ in wanted}
+    for row in executor.execute(_EVIDENCE_AT_POINTS[dialect], params):
+        if row.other is not None:
+            out[row.point].append((row.other, row.day))
+        if row.before is not None:
+            out[row.point].append((row.student_id, row.before))
     return out
 
 

@@ -54,9 +54,11 @@ def claim_nonce(conn, *, timestamp: int, nonce: str, digest: str, at: datetime) 
     return conn.execute(_CLAIM[bind.dialect.name], params).first() is not None
 
 
+# The timestamps first: they lead the primary key (a nonce alone would read the whole table).
 _STORED = per_dialect(
     lambda member: sa_select(_TABLE.c.timestamp, _TABLE.c.nonce, _TABLE.c.digest).where(
-        member(_TABLE.c.nonce, "nonces", String)
+        member(_TABLE.c.timestamp, "timestamps", BigInteger),
+        member(_TABLE.c.nonce, "nonces", String),
     )
 )
 _INSERT = RowsInsert(_TABLE, ("timestamp", "nonce", "digest", "at"))
@@ -65,7 +67,10 @@ _INSERT = RowsInsert(_TABLE, ("timestamp", "nonce", "digest", "at"))
 def stored_nonces(conn, *, pairs) -> dict[tuple[int, str], str]:
     """The digests of the (timestamp, nonce) pairs among `pairs` already accepted."""
     pairs = set(pairs)
-    params = {"nonces": listed(conn, sorted({nonce for _, nonce in pairs}))}
+    params = {
+        "timestamps": listed(conn, sorted({int(timestamp) for timestamp, _ in pairs})),
+        "nonces": listed(conn, sorted({nonce for _, nonce in pairs})),
+    }
     rows = conn.execute(_STORED[conn.dialect.name], params)
     return {(r.timestamp, r.nonce): r.digest for r in rows if (r.timestamp, r.nonce) in pairs}
 
