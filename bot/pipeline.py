@@ -58,6 +58,7 @@ from models.inbound import (
     stored_replies,
     touch_accounts,
 )
+from models.people_queries import students_with_names
 from models.queue import outbox_row, queue_rows, queue_rows_returning_ids
 from models.replay import insert_nonces, stored_nonces
 from models.secrets import shared_secret
@@ -275,8 +276,9 @@ class Pipeline:
         self._read_students(conn, state, jobs)
 
     def _read_students(self, conn: Connection, state: _BatchState, jobs) -> None:
-        """What the batch's student senders' check-ins and 状态 read, set-wise: placements, this
-        week's check-ins, first bindings and approved leave (four statements per batch)."""
+        """What the batch's student senders' handlers read, set-wise: placements, this week's
+        check-ins, first bindings, approved leave and the students' rows (five statements per
+        batch)."""
         tz = self.settings.tz
         days = [job.inbound.at.astimezone(tz).date() for job in jobs]
         students = {
@@ -292,6 +294,7 @@ class Pipeline:
         checkins = checkins_of_students_between(conn, student_ids=students, start=first, end=last)
         bound = first_bindings(conn, student_ids=students)
         leaves = approved_leave_days(conn, student_ids=students, first=first, last=last)
+        rows = students_with_names(conn, student_ids=students)
         seen, samples, since = self._read_evidence(conn, state, jobs)
         for student_id in students:
             mine = placements.get(student_id, [])
@@ -300,7 +303,7 @@ class Pipeline:
                 bound_at=bound.get(student_id),
                 leaves=tuple(leaves.get(student_id, ())),
             )
-            facts = StudentFacts(mine, first, last, due=due)
+            facts = StudentFacts(mine, first, last, due=due, me=rows.get(student_id))
             if seen is not None:
                 facts.seen, facts.samples_since = seen, since
                 facts.samples = list(samples.get(student_id, ()))

@@ -67,6 +67,12 @@ def keyword_table() -> dict[str, tuple[tuple[str, float], ...]]:
 
 
 @cache
+def substring_words() -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    """The Chinese keywords of two or more characters, which also count inside other words."""
+    return tuple((w, v) for w, v in keyword_table().items() if len(w) >= 2 and not w.isascii())
+
+
+@cache
 def urgent_words() -> tuple[str, ...]:
     return tuple(w for line in zh.read_lines("urgent_words.txt") for w in line.split())
 
@@ -83,23 +89,25 @@ def scores(text: str) -> tuple[dict[str, float], list[str]]:
             totals[category] = totals.get(category, 0.0) + weight
             matched.append(token)
     seen = set(tokens)
-    for word, entries in table.items():
-        if len(word) >= 2 and not word.isascii() and word not in seen and word in text:
+    for word, entries in substring_words():
+        if word in text and word not in seen:
             for category, weight in entries:
                 totals[category] = totals.get(category, 0.0) + weight * SUBSTRING_SHARE
             matched.append(word)
     return totals, matched
 
 
+@cache
+def _urgent_pattern() -> re.Pattern:
+    """Any urgent word: English ones whole ("fire" is not in "fired"), Chinese ones anywhere."""
+    words = sorted(urgent_words(), key=len, reverse=True)
+    return re.compile(
+        "|".join(rf"\b{re.escape(w)}\b" if w.isascii() else re.escape(w) for w in words)
+    )
+
+
 def is_urgent_text(text: str) -> bool:
-    lowered = text.lower()
-    for word in urgent_words():
-        if word.isascii():  # English words whole ("fire" is not in "fired")
-            if re.search(rf"\b{re.escape(word)}\b", lowered):
-                return True
-        elif word in lowered:
-            return True
-    return False
+    return _urgent_pattern().search(text.lower()) is not None
 
 
 def classify(text: str) -> Classification:

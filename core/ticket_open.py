@@ -17,9 +17,8 @@ from core.classify import Classification, category_names, classify
 from core.settings import Settings
 from core.tickets import ticket_no
 from models.case_queries import add_case_note, insert_ticket, raise_alert, school_admin_ids
-from models.people_queries import class_name, teacher_name
 from models.queue import enqueue
-from models.stats import bump_school_day
+from models.stats import count_school_day
 
 SHORT = 60  # characters of the student's text quoted to teachers and admins
 TEACHER_NEW = (
@@ -42,8 +41,13 @@ class Opened:
     teacher: str  # the teacher's name, "" when the student has none (the school follows it)
 
 
-def open_ticket(executor, *, settings: Settings, student, description: str, now: datetime):
-    """Create a ticket and tell the people who must act on it, in this transaction."""
+def open_ticket(
+    executor, *, settings: Settings, student, description: str, now: datetime, batch=None
+):
+    """Create a ticket and tell the people who must act on it, in this transaction.
+
+    `student`: a row of models.people_queries.students_with_names. `batch`: the inbound
+    path's writer batch, which sums the day's roll-up for all its messages."""
     description = description.strip()
     result = classify(description)
     ticket_id = insert_ticket(
@@ -64,11 +68,11 @@ def open_ticket(executor, *, settings: Settings, student, description: str, now:
         status="open", note="学生提交", at=now,
     )  # fmt: skip
     today = now.astimezone(settings.tz).date()
-    bump_school_day(executor, school_id=student.school_id, day=today, tickets=1)
-    teacher = teacher_name(executor, teacher_id=student.teacher_id)
+    count_school_day(executor, batch=batch, school_id=student.school_id, day=today, tickets=1)
+    teacher = student.teacher_name
     values = dict(
         no=ticket_no(ticket_id),
-        student=_who(executor, student),
+        student=_who(student),
         categories=category_names(result.categories),
         text=_short(description),
         teacher=teacher or "未分配",
@@ -112,10 +116,9 @@ def _tell(
     )
 
 
-def _who(executor, student) -> str:
+def _who(student) -> str:
     """张三（汽修2301） — the class only when there is one."""
-    klass = class_name(executor, class_id=student.class_id)
-    return f"{student.name}（{klass}）" if klass else student.name
+    return f"{student.name}（{student.class_name}）" if student.class_name else student.name
 
 
 def _short(text: str) -> str:

@@ -30,6 +30,7 @@ from models.checkins import (
     samples_of_students_since,
 )
 from models.inbound import clear_dialog_state, set_dialog_state
+from models.people_queries import students_with_names
 from models.queue import enqueue
 
 Handler = Callable[["Context"], list[Reply]]
@@ -112,6 +113,7 @@ class StudentFacts:
     last: date
     by_day: dict = field(default_factory=dict)  # day -> check-ins, oldest first
     due: DueFacts | None = None  # what core.due needs: placements, first binding, leave
+    me: Any = None  # the student's row, with class_name and teacher_name
     # Evidence (core.evidence), read when the batch holds a location: who checked in at the
     # batch's points (point -> [(student id, day)], shared by the batch's students), and this
     # student's location samples since `samples_since`.
@@ -190,6 +192,14 @@ class Context:
         if self.facts is not None:
             return self.facts.placements
         return placements_of(self.conn, student_id=self.person_id)
+
+    def student(self):
+        """The sender's student row (with class_name and teacher_name), or None."""
+        if self.role != "student":
+            return None
+        if self.facts is not None and self.facts.me is not None:
+            return self.facts.me
+        return students_with_names(self.conn, student_ids=[self.person_id]).get(self.person_id)
 
     def due_facts(self) -> DueFacts:
         """What core.due needs to decide this week's days for the sender (a student)."""

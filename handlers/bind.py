@@ -175,7 +175,6 @@ def bind(ctx: Context) -> list[Reply]:
     set_code_user(ctx.conn, code_id=invite.id, account_id=account.id)
     ctx.rebind(account)
     _audit(ctx, account, "bind")
-    record_consent(ctx.session, account=account, at=ctx.now)
     ctx.clear_state()
     record_consent(ctx.conn, account=account, at=ctx.now)
     _queue_menu(ctx, account.person_kind)

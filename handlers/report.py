@@ -14,7 +14,6 @@ from core.journals import parse_number
 from core.ticket_open import open_ticket
 from handlers.base import Context, add_words, on_intent, on_state
 from models.case_queries import add_case_note, set_ticket_category, ticket_by_id
-from models.people_queries import student as student_row
 from models.tickets import TICKET_CATEGORIES
 
 DESCRIBE = "report_describe"
@@ -90,12 +89,6 @@ def _reply(ctx: Context, *texts: tuple[str, str], **values) -> list[Reply]:
     return [Reply("\n".join(t[pick] for t in texts).format(**values))]
 
 
-def _student(ctx: Context):
-    if ctx.account is None or ctx.account.person_kind != "student":
-        return None
-    return student_row(ctx.conn, student_id=ctx.account.person_id)
-
-
 def description_of(text: str) -> str:
     """The complaint in a message: after 维权/反馈/求助 (or /report), without "我要投诉"."""
     lead = leading_command(text)
@@ -138,11 +131,16 @@ def _full_text(text: str) -> str:
 
 
 def _open(ctx: Context, description: str) -> list[Reply]:
-    student = _student(ctx)
+    student = ctx.student()
     if student is None:
         return _reply(ctx, NOT_STUDENT)
     opened = open_ticket(
-        ctx.conn, settings=ctx.settings, student=student, description=description, now=ctx.now
+        ctx.conn,
+        settings=ctx.settings,
+        student=student,
+        description=description,
+        now=ctx.now,
+        batch=ctx.batch,
     )
     no = tickets.ticket_no(opened.ticket_id)
     texts = [
@@ -207,7 +205,7 @@ def recategorize(ctx: Context) -> list[Reply]:
         ctx.conn, kind="ticket", case_id=ticket.id, actor=f"student:{ctx.person_id}",
         status=ticket.status, note=f"学生更正类别为：{names}", at=ctx.now,
     )  # fmt: skip
-    student = _student(ctx)
+    student = ctx.student()
     if student is not None and student.teacher_id is not None:
         ctx.notify(
             Notification(

@@ -4,6 +4,9 @@ and over this week."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
+
+from sqlalchemy import bindparam
 
 from bot.types import Reply
 from core.due import due_on, is_present, late_minutes
@@ -56,11 +59,18 @@ UNVERIFIED = (
 FLAGGED = ("可疑签到 {n} 人：{names}", "Check-ins flagged as doubtful ({n}): {names}")
 
 
+@cache
+def _overseen(role: str):
+    """Whom a teacher or mentor oversees, built once per role (the person a parameter)."""
+    return chat_students(role, bindparam("person_id"))
+
+
 @on_intent("today", roles=OVERSEERS)
 def today(ctx: Context) -> list[Reply]:
     """Lists own students missing, outside the fence or late today, with counts."""
-    where = chat_students(ctx.role, ctx.person_id)
-    students = students_matching(ctx.conn, where=where)
+    students = students_matching(
+        ctx.conn, where=_overseen(ctx.role), params={"person_id": ctx.person_id}
+    )
     if not students:
         return ctx.reply(NO_INTERNS if ctx.role == "mentor" else NO_STUDENTS)
     ids = [s.id for s in students]

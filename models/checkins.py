@@ -9,7 +9,6 @@ a Core Connection or an ORM Session.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import date, datetime
 from functools import partial
 
@@ -21,7 +20,7 @@ from sqlalchemy.engine import Row
 from models.batch_sql import DIALECTS, ignoring, listed, per_dialect
 from models.placement import Placement
 from models.records import CheckIn, LocationSample
-from models.stats import bump_school_day
+from models.stats import count_school_day
 from models.tickets import Alert
 
 _PLACEMENT = Placement.__table__
@@ -253,25 +252,15 @@ def record_checkin(
     row = dict(values, school_id=school_id, student_id=student_id, placement_id=placement_id)
     new_id = executor.execute(_INSERT_CHECKIN, row).scalar_one()
     day = values["day"]
-    added = (school_id, day)
-    device = values.get("evidence") == "device"
-    if batch is None:
-        bump_school_day(
-            executor,
-            school_id=school_id,
-            day=day,
-            checkins=1,
-            students_checked_in=int(first_today),
-            device_checkins=int(device),
-        )
-    else:
-        totals = batch.data.get(_ROLLUPS)
-        if totals is None:
-            totals = batch.data[_ROLLUPS] = (Counter(), Counter(), Counter())
-            batch.before_commit(_ROLLUPS, lambda conn: _write_rollups(conn, totals))
-        totals[0][added] += 1
-        totals[1][added] += int(first_today)
-        totals[2][added] += int(device)
+    count_school_day(
+        executor,
+        batch=batch,
+        school_id=school_id,
+        day=day,
+        checkins=1,
+        students_checked_in=int(first_today),
+        device_checkins=int(values.get("evidence") == "device"),
+    )
     if outside_alert is not None:
         executor.execute(
             _ALERT_ONCE[_dialect(executor)],
@@ -288,23 +277,6 @@ def record_checkin(
             ),
         )
     return new_id
-
-
-_ROLLUPS = "checkin_rollups"
-
-
-def _write_rollups(conn, totals: tuple[Counter, Counter, Counter]) -> None:
-    checkins, students, device = totals
-    # Sorted, so that two processes' batches lock the roll-up rows in the same order.
-    for school_id, day in sorted(checkins):
-        bump_school_day(
-            conn,
-            school_id=school_id,
-            day=day,
-            checkins=checkins[(school_id, day)],
-            students_checked_in=students[(school_id, day)],
-            device_checkins=device[(school_id, day)],
-        )
 
 
 def record_location_sample(executor, *, account, inbound, at: datetime) -> None:

@@ -6,10 +6,13 @@ an ORM Session and returns plain rows.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func
+from functools import lru_cache
+
+from sqlalchemy import Integer, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 
+from models.batch_sql import listed, per_dialect
 from models.channel import ChannelAccount
 from models.console import ConsoleUser
 from models.people import (
@@ -129,6 +132,27 @@ _BY_KIND["school_admin"] = sa_select(_ADMIN.c.id, _ADMIN.c.username.label("name"
 )
 
 
+def _with_names(member):
+    """Students with their class's and teacher's names ('' without one)."""
+    class_name = sa_select(_CLASS.c.name).where(_CLASS.c.id == _STUDENT.c.class_id)
+    teacher_name = sa_select(_TEACHER.c.name).where(_TEACHER.c.id == _STUDENT.c.teacher_id)
+    return sa_select(
+        _STUDENT,
+        func.coalesce(class_name.scalar_subquery(), "").label("class_name"),
+        func.coalesce(teacher_name.scalar_subquery(), "").label("teacher_name"),
+    ).where(member(_STUDENT.c.id, "student_ids", Integer))
+
+
+_WITH_NAMES = per_dialect(_with_names)
+
+
+def students_with_names(executor, *, student_ids) -> dict[int, Row]:
+    """Students by id, each row with `class_name` and `teacher_name` besides its columns."""
+    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
+    params = {"student_ids": listed(bind, sorted(set(student_ids)))}
+    return {row.id: row for row in executor.execute(_WITH_NAMES[bind.dialect.name], params)}
+
+
 def student_summary(executor, *, student_id: int, company_id: int | None) -> Row | None:
     """A student's name and number, school, a company's name, open tickets and last journal
     (journal_kind, journal_period_start, journal_status, journal_score; None without one)."""
@@ -187,9 +211,15 @@ def students_of_teacher(executor, *, teacher_id: int) -> list[Row]:
     return list(executor.execute(_STUDENTS_OF_TEACHER, {"teacher_id": teacher_id}))
 
 
-def students_matching(executor, *, where) -> list[Row]:
-    """Students meeting a condition (core.scope.chat_students), by id."""
-    return list(executor.execute(sa_select(_STUDENT).where(where).order_by(_STUDENT.c.id)))
+def students_matching(executor, *, where, params: dict | None = None) -> list[Row]:
+    """Students meeting a condition (core.scope.chat_students), by id. A condition built once
+    with bind parameters (`params` gives their values) is a statement built once."""
+    return list(executor.execute(_matching(where), params or {}))
+
+
+@lru_cache(maxsize=32)
+def _matching(where):
+    return sa_select(_STUDENT).where(where).order_by(_STUDENT.c.id)
 
 
 def count_students_of_teacher(executor, *, teacher_id: int) -> int:

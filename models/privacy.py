@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, exists, insert, select
+from sqlalchemy import Index, bindparam, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
+from models.batch_sql import RowsInsert
 from models.people import Guardianship
 from models.types import AwareDateTime
 
@@ -44,6 +45,16 @@ class DailyRun(SQLModel, table=True):
     at: datetime = Field(sa_type=AwareDateTime)
 
 
+_CHILDREN = select(Guardianship.__table__.c.student_id).where(
+    Guardianship.__table__.c.parent_id == bindparam("parent_id")
+)
+_INSERT_CONSENTS = RowsInsert(
+    Consent.__table__,
+    ("person_kind", "person_id", "student_id", "basis", "notice_version", "channel", "school_id",
+     "at"),
+)  # fmt: skip
+
+
 def insert_consents(
     conn,
     *,
@@ -64,15 +75,12 @@ def insert_consents(
         at=at,
     )
     if person_kind == "parent":
-        children = conn.execute(
-            select(Guardianship.student_id).where(Guardianship.parent_id == person_id)
-        ).scalars()
+        children = conn.execute(_CHILDREN, {"parent_id": person_id}).scalars()
         rows = [dict(base, student_id=child, basis="guardian") for child in children]
     else:
         student = person_id if person_kind == "student" else None
         rows = [dict(base, student_id=student, basis="self")]
-    if rows:
-        conn.execute(insert(Consent.__table__), rows)
+    _INSERT_CONSENTS(conn, rows)
     return len(rows)
 
 
