@@ -349,6 +349,8 @@ class Pipeline:
                 return Handled("duplicate", answer=state.known[claim])
             if claim in state.claims:  # repeated within this batch: the first one's answer
                 return Handled("duplicate", answer=state.claims[claim]["reply"])
+        if inbound.kind != "location":  # location check-ins read the batch's own facts
+            batch.settle(conn)
         ctx = Context(
             inbound=inbound,
             conn=conn,

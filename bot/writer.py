@@ -5,7 +5,8 @@ takes every job queued meanwhile, runs them one after the other on one connectio
 once and only then answers them all: a reply is never sent before its writes are durable, and
 SQLite's single writer sees one transaction per batch instead of one per request. Jobs run in
 order, so a later job sees what an earlier one wrote (a repeated MsgId in the same batch meets
-the first one's dedupe row). If a batch fails, each of its jobs is retried in a transaction of
+the first one's dedupe row; rows a job leaves for later, Batch.write_later, are written before
+any job that may read them). If a batch fails, each of its jobs is retried in a transaction of
 its own, so one bad request cannot take the others down. Jobs may carry a `prepare(conn,
 batch, jobs)` that the writer calls once per batch for all jobs sharing it (set-based reads).
 """
@@ -39,12 +40,26 @@ class Batch:
     def __init__(self) -> None:
         self.data: dict[Hashable, Any] = {}
         self._before_commit: dict[Hashable, Callable[[Connection], None]] = {}
+        self._later: dict[Hashable, Callable[[Connection], None]] = {}
 
     def before_commit(self, key: Hashable, fn: Callable[[Connection], None]) -> None:
         """Run `fn(conn)` once before this batch commits (the first registration per key wins)."""
         self._before_commit.setdefault(key, fn)
 
+    def write_later(self, key: Hashable, fn: Callable[[Connection], None]) -> None:
+        """Rows a later job might read: `fn(conn)` writes them all at once when the batch
+        settles (before a job that may read them) or before it commits, whichever is first."""
+        self._later.setdefault(key, fn)
+
+    def settle(self, conn: Connection) -> None:
+        """Write what was left for later, so that the next job sees it (see write_later)."""
+        while self._later:
+            later, self._later = self._later, {}
+            for fn in later.values():
+                fn(conn)
+
     def flush(self, conn: Connection) -> None:
+        self.settle(conn)
         for fn in self._before_commit.values():
             fn(conn)
 

@@ -315,7 +315,8 @@ def checkin(ctx: Context) -> list[Reply]:
         placement = decision.placement
         alert = None
         if not values["within_fence"]:
-            name = student_name(ctx.conn, student_id=student_id)
+            me = ctx.student()
+            name = me.name if me is not None else student_name(ctx.conn, student_id=student_id)
             alert = outside_alert_text(name, values, placement, ctx.settings)
         row_id = record_checkin(
             ctx.conn,

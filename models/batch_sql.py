@@ -97,6 +97,7 @@ class RowsInsert:
     def __init__(self, table, columns: tuple[str, ...]):
         self.table, self.columns = table, columns
         self._prepared: dict[type, tuple] = {}  # per dialect class (its driver's paramstyle)
+        self._from_arrays: BinaryStatement | None = None
 
     def _for(self, dialect) -> tuple:
         prepared = self._prepared.get(type(dialect))
@@ -119,6 +120,9 @@ class RowsInsert:
     def __call__(self, conn: Connection, rows: list[dict]) -> None:
         if not rows:
             return
+        if len(rows) > 1 and conn.dialect.name == "postgresql":
+            self._unnested(conn, rows)
+            return
         sql, positional, processors = self._for(conn.dialect)
         if positional:
             params = [
@@ -131,6 +135,16 @@ class RowsInsert:
                 for row in rows
             ]
         conn.exec_driver_sql(sql, params)
+
+    def _unnested(self, conn: Connection, rows: list[dict]) -> None:
+        """PostgreSQL: all rows in ONE statement (INSERT ... SELECT FROM unnest of one array
+        per column), where an executemany sends, and the server runs, one per row."""
+        if self._from_arrays is None:
+            params: dict = {}
+            rows_of = unnested(self.table, self.columns, "r", params)
+            statement = insert(self.table).from_select(list(self.columns), rows_of)
+            self._from_arrays = BinaryStatement(statement, params)
+        self._from_arrays(conn, {f"r_{name}": [row[name] for row in rows] for name in self.columns})
 
 
 class BinaryStatement:

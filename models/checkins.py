@@ -17,7 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 
-from models.batch_sql import DIALECTS, ignoring, listed, per_dialect
+from models.batch_sql import DIALECTS, RowsInsert, ignoring, listed, per_dialect
 from models.placement import Placement
 from models.records import CheckIn, LocationSample
 from models.stats import count_school_day
@@ -132,6 +132,14 @@ _SAMPLES_SINCE = per_dialect(
     )
 )
 _INSERT_CHECKIN = insert(_CHECKIN).returning(_CHECKIN.c.id)
+_INSERT_CHECKINS = RowsInsert(_CHECKIN, CHECKIN_COLUMNS)
+# What a column left out of `values` holds (RowsInsert sends every column).
+_CHECKIN_DEFAULTS = {
+    c.key: c.default.arg if c.default is not None and c.default.is_scalar else None
+    for c in _CHECKIN.c
+    if c.key != "id" and (c.nullable or (c.default is not None and c.default.is_scalar))
+}
+_BATCH_ROWS = "checkin_rows"
 _INSERT_SAMPLE = insert(_SAMPLE)
 _ALERT_ONCE = ignoring(_ALERT, "kind", "student_id", "day")
 
@@ -242,15 +250,24 @@ def record_checkin(
     first_today: bool,
     outside_alert: str | None = None,
     batch=None,
-) -> int:
-    """Store one check-in (`values`: the other columns) and count it in the daily roll-up.
+) -> int | None:
+    """Store one check-in (`values`: the other columns) and count it in the daily roll-up;
+    returns its id.
 
     `outside_alert`: the teacher's line when it lies outside the fence (one alert per student
-    and day). `batch`: the inbound path's writer batch, whose roll-ups are added up and
-    written once just before it commits; without one the roll-up is written now.
+    and day). `batch`: the inbound path's writer batch, which writes its check-ins together
+    (one statement, before a message that may read them or the commit; the id is then None)
+    and adds up its roll-ups; without one they are written now.
     """
     row = dict(values, school_id=school_id, student_id=student_id, placement_id=placement_id)
-    new_id = executor.execute(_INSERT_CHECKIN, row).scalar_one()
+    if batch is None:
+        new_id = executor.execute(_INSERT_CHECKIN, row).scalar_one()
+    else:
+        new_id, row = None, {**_CHECKIN_DEFAULTS, **row}
+        rows = batch.data.setdefault(_BATCH_ROWS, [])
+        if not rows:
+            batch.write_later(_BATCH_ROWS, partial(_write_checkins, rows))
+        rows.append(row)
     day = values["day"]
     count_school_day(
         executor,
@@ -277,6 +294,11 @@ def record_checkin(
             ),
         )
     return new_id
+
+
+def _write_checkins(rows: list[dict], conn) -> None:
+    _INSERT_CHECKINS(conn, rows)
+    rows.clear()
 
 
 def record_location_sample(executor, *, account, inbound, at: datetime) -> None:

@@ -121,6 +121,19 @@ def test_messages_of_one_sender_in_one_batch_see_each_other(session, batch, stud
     assert _rows(session, ConversationState) == []
 
 
+def test_a_checkin_is_seen_by_a_later_message_of_the_same_batch(session, batch, student, now):
+    # Check-ins of a batch are written together (one statement), but before any later message
+    # that may read them: the teacher's 今日 right after the student's check-in counts it.
+    bind(session, person_kind="teacher", person_id=student.teacher_id, channel="wechat",
+         external_id="oBatchTeacher", school_id=student.school_id)  # fmt: skip
+    session.commit()
+    teacher_asks = _text(now, "今日", "oBatchTeacher")
+    checkin, today = batch((_location(now), "msg:1"), (teacher_asks, "msg:2"))
+    assert checkin.answer.startswith("上班签到成功")
+    assert "应签到 1 人，已签到 1 人" in today.answer
+    assert len(_rows(session)) == 1
+
+
 def test_start_repeat_and_end_in_one_batch_follow_the_rules(session, batch, student, now):
     start, repeat, end = batch(
         (_location(now), "msg:1"),
