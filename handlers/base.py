@@ -305,6 +305,7 @@ class Context:
             data=data,
             now=self.now,
             expires_at=expires_at,
+            batch=self.batch,
         )
         self._dialog_is(
             SimpleNamespace(
@@ -316,7 +317,10 @@ class Context:
         if self.dialog is None:
             return
         clear_dialog_state(
-            self.conn, channel=self.inbound.channel, external_id=self.inbound.user_id
+            self.conn,
+            channel=self.inbound.channel,
+            external_id=self.inbound.user_id,
+            batch=self.batch,
         )
         self._dialog_is(None)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import Integer, String, bindparam, delete, update
 from sqlalchemy import select as sa_select
@@ -120,20 +121,50 @@ def set_dialog_state(
     data: dict,
     now: datetime,
     expires_at: datetime,
+    batch=None,
 ) -> None:
-    """Store (or replace) the dialog step of a sender."""
-    conn.execute(
-        _SET_STATE[conn.dialect.name],
-        dict(
-            channel=channel,
-            external_id=external_id,
-            state=state,
-            data=data,
-            updated_at=now,
-            expires_at=expires_at,
-        ),
+    """Store (or replace) the dialog step of a sender (with the inbound path's writer
+    `batch`: once per sender, with the batch's other dialog changes, before it commits)."""
+    values = dict(
+        channel=channel,
+        external_id=external_id,
+        state=state,
+        data=data,
+        updated_at=now,
+        expires_at=expires_at,
     )
+    if batch is None:
+        conn.execute(_SET_STATE[conn.dialect.name], values)
+    else:
+        _pending(batch)[(channel, external_id)] = values
 
 
-def clear_dialog_state(conn: Connection, *, channel: str, external_id: str) -> None:
-    conn.execute(_CLEAR_STATE, {"channel": channel, "external_id": external_id})
+def clear_dialog_state(conn: Connection, *, channel: str, external_id: str, batch=None) -> None:
+    """End a sender's dialog (see set_dialog_state for `batch`)."""
+    if batch is None:
+        conn.execute(_CLEAR_STATE, {"channel": channel, "external_id": external_id})
+    else:
+        _pending(batch)[(channel, external_id)] = None
+
+
+# A batch's messages read dialog states from what it read up front and its own changes
+# (bot/pipeline.py), never from the table: the table only needs each sender's last state.
+_BATCH_KEY = "dialog_states"
+
+
+def _pending(batch) -> dict:
+    pending = batch.data.get(_BATCH_KEY)
+    if pending is None:
+        pending = batch.data[_BATCH_KEY] = {}
+        batch.before_commit(_BATCH_KEY, partial(_write_dialogs, pending))
+    return pending
+
+
+def _write_dialogs(pending: dict, conn: Connection) -> None:
+    cleared = [dict(channel=c, external_id=e) for (c, e), v in pending.items() if v is None]
+    if cleared:
+        conn.execute(_CLEAR_STATE, cleared)
+    # Sorted, so that two processes' batches lock the rows in the same order.
+    stored = [v for _, v in sorted(pending.items()) if v is not None]
+    if stored:
+        conn.execute(_SET_STATE[conn.dialect.name], stored)
