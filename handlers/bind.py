@@ -11,7 +11,7 @@ from handlers.base import Context, on_intent
 from handlers.people import describe, describe_student
 from models.accounts import (
     bind_account,
-    claim_invite_code,
+    claim_code,
     count_bind_failures,
     deactivate_account,
     invite_code,
@@ -143,24 +143,11 @@ def bind(ctx: Context) -> list[Reply]:
     if not words:
         return ctx.reply(ASK_CODE)
     code = normalise_code(words[0])
-    invite = invite_code(ctx.conn, code=code) if _well_formed(code) else None
-    inbound = ctx.inbound
-    if invite is None:
-        record_bind_failure(
-            ctx.conn, channel=inbound.channel, external_id=inbound.user_id, at=ctx.now
-        )
-        until = _lockout_until(ctx)
-        if until is not None:
-            return _locked(ctx, until)
-        return ctx.reply(UNKNOWN_CODE, code=code, left=_failures_left(ctx))
-    if invite.used_at is not None:
-        return ctx.reply(USED_CODE, code=code)
-    if invite.expires_at <= ctx.now:
-        day = invite.expires_at.astimezone(ctx.settings.tz).date().isoformat()
-        return ctx.reply(EXPIRED_CODE, code=code, day=day)
     # The code first, conditionally: of two senders racing for it, one binds.
-    if not claim_invite_code(ctx.conn, code_id=invite.id, now=ctx.now):
-        return ctx.reply(USED_CODE, code=code)
+    invite = claim_code(ctx.conn, code=code, now=ctx.now) if _well_formed(code) else None
+    if invite is None:
+        return _not_claimed(ctx, code)
+    inbound = ctx.inbound
     account = bind_account(
         ctx.conn,
         channel=inbound.channel,
@@ -183,6 +170,24 @@ def bind(ctx: Context) -> list[Reply]:
     if account.person_kind in NEXT_STEP:
         lines.append(ctx.say(NEXT_STEP[account.person_kind]))
     return [Reply("\n".join(lines), ask_location=account.person_kind == "student")]
+
+
+def _not_claimed(ctx: Context, code: str) -> list[Reply]:
+    """Why a code could not be claimed: unknown (a failure toward the lockout), used, expired."""
+    invite = invite_code(ctx.conn, code=code) if _well_formed(code) else None
+    inbound = ctx.inbound
+    if invite is None:
+        record_bind_failure(
+            ctx.conn, channel=inbound.channel, external_id=inbound.user_id, at=ctx.now
+        )
+        until = _lockout_until(ctx)
+        if until is not None:
+            return _locked(ctx, until)
+        return ctx.reply(UNKNOWN_CODE, code=code, left=_failures_left(ctx))
+    if invite.used_at is None and invite.expires_at <= ctx.now:
+        day = invite.expires_at.astimezone(ctx.settings.tz).date().isoformat()
+        return ctx.reply(EXPIRED_CODE, code=code, day=day)
+    return ctx.reply(USED_CODE, code=code)
 
 
 def _who(ctx: Context, account) -> str:

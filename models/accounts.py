@@ -40,15 +40,17 @@ def _bind_statement(dialect):
 _BIND = {"postgresql": _bind_statement(postgresql), "sqlite": _bind_statement(sqlite)}
 _DEACTIVATE = update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("b_id")).values(active=False)
 _CODE_BY_VALUE = sa_select(_CODE).where(_CODE.c.code == bindparam("code"))
-# Conditional: of two senders racing for one code, exactly one claims it.
-_CLAIM_CODE = (
+# Conditional: of two senders racing for one code, exactly one claims it. Claiming a code by
+# its value also reads it: one statement where a binding succeeds.
+_CLAIM_BY_VALUE = (
     update(_CODE)
     .where(
-        _CODE.c.id == bindparam("b_id"),
+        _CODE.c.code == bindparam("b_code"),
         _CODE.c.used_at.is_(None),
         _CODE.c.expires_at > bindparam("now"),
     )
     .values(used_at=bindparam("now"))
+    .returning(*_CODE.c)
 )
 _CODE_USER = update(_CODE).where(_CODE.c.id == bindparam("b_id")).values(used_by=bindparam("by"))
 _RECENT_FAILURES = (
@@ -119,11 +121,10 @@ def invite_code(executor, *, code: str) -> Row | None:
     return executor.execute(_CODE_BY_VALUE, {"code": code}).first()
 
 
-def claim_invite_code(executor, *, code_id: int, now: datetime) -> bool:
-    """Mark a code used if it still is unused and unexpired; False when someone was first."""
-    params = {"b_id": code_id, "now": now}
-    result = executor.execute(_CLAIM_CODE, params, execution_options={"preserve_rowcount": True})
-    return result.rowcount == 1
+def claim_code(executor, *, code: str, now: datetime) -> Row | None:
+    """Mark the code `code` used if it exists, is unused and unexpired, and return it; None
+    otherwise (invite_code then tells why)."""
+    return executor.execute(_CLAIM_BY_VALUE, {"b_code": code, "now": now}).first()
 
 
 def set_code_user(executor, *, code_id: int, account_id: int) -> None:
