@@ -60,6 +60,7 @@ from scheduler.outbox_sql import tune_for_bulk
 
 CHECKIN_RULES = ("night_work", "overtime", "holiday_work", "no_rest_day")
 SCHEDULE_RULES = ("night_work", "overtime", "no_rest_day")
+FACT_CHUNK = 5000  # placements decided at a time
 _meta = MetaData()
 FOUND = Table(
     "tmp_comp_found",
@@ -116,10 +117,9 @@ def check_compliance(
 def _violations(session: Session, settings: Settings, ctx: Context, now: datetime) -> dict:
     """{(placement id, rule): verdict} for every violation among the candidates."""
     today = ctx.today
-    q.fill_day_sums(session, settings, ctx.since, today)
+    by_checkins = q.checkin_candidates(session, settings, ctx.since, today)
     flagged = _flagged_schedules(q.schedules(session, today), ctx)
     wanted: dict[int, set[str]] = defaultdict(set)
-    by_checkins = q.checkin_candidates(session, ctx.cfg)
     since_at = datetime.combine(ctx.since, time(0, 0), settings.tz)
     groups = {
         **q.placement_candidates(session, settings, today, flagged),
@@ -134,7 +134,9 @@ def _violations(session: Session, settings: Settings, ctx: Context, now: datetim
     need_tickets = groups["fees_or_deposit"]
     found: dict[tuple[int, str], object] = {}
     interns = q.intern_tallies(session, today)  # once, not per chunk: it reads every placement
-    for part in chunks(sorted(wanted)):
+    ids = sorted(wanted)
+    q.load_ids(session, ids)
+    for part in chunks(ids, FACT_CHUNK):
         facts = _facts(session, part, today, interns)
         checkins = _checkins(session, [p for p in part if p in need_checkins], ctx, settings)
         tickets = _tickets(session, [p for p in part if p in need_tickets], settings)
@@ -173,12 +175,14 @@ _FACT_COLUMNS = (
 
 
 def _facts(session: Session, ids: list[int], today: date, interns: q.Interns) -> dict[int, Facts]:
+    """The facts of the placements in tmp_comp_ids between ids[0] and ids[-1]."""
     p = Placement
     rows = session.execute(
         select(*_FACT_COLUMNS)
+        .join(q.IDS, q.IDS.c.placement_id == p.id)
         .join(Student, Student.id == p.student_id)
         .join(Company, Company.id == p.company_id)
-        .where(p.id.in_(ids))
+        .where(q.IDS.c.placement_id.between(ids[0], ids[-1]))
     ).all()
     out = {}
     for *values, company_id in rows:
