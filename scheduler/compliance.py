@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import (
     JSON,
@@ -117,7 +117,8 @@ def check_compliance(
 def _violations(session: Session, settings: Settings, ctx: Context, now: datetime) -> dict:
     """{(placement id, rule): verdict} for every violation among the candidates."""
     today = ctx.today
-    by_checkins = q.checkin_candidates(session, settings, ctx.since, today)
+    checkin_sets = q.checkin_candidates(session, settings, ctx.since, today)
+    by_checkins = checkin_sets.rules
     flagged = _flagged_schedules(q.schedules(session, today), ctx)
     wanted: dict[int, set[str]] = defaultdict(set)
     since_at = datetime.combine(ctx.since, time(0, 0), settings.tz)
@@ -130,7 +131,15 @@ def _violations(session: Session, settings: Settings, ctx: Context, now: datetim
     for rule, ids in groups.items():
         for pid in ids:
             wanted[pid].add(rule)
-    need_checkins = set().union(*by_checkins.values())
+    need_checkins = set().union(*by_checkins.values()) - set(checkin_sets.days)
+    # See q.CheckinCandidates: only the days of these placements' check-ins can matter.
+    noon = time(12, 0, tzinfo=settings.tz)
+    window = [ctx.since + timedelta(days=i) for i in range((today - ctx.since).days + 1)]
+    at_noon = [Checkin(datetime.combine(day, noon), day) for day in window]
+    day_only = {
+        pid: [c for i, c in enumerate(at_noon) if mask >> i & 1]
+        for pid, mask in checkin_sets.days.items()
+    }
     need_tickets = groups["fees_or_deposit"]
     found: dict[tuple[int, str], object] = {}
     interns = q.intern_tallies(session, today)  # once, not per chunk: it reads every placement
@@ -139,6 +148,7 @@ def _violations(session: Session, settings: Settings, ctx: Context, now: datetim
     for part in chunks(ids, FACT_CHUNK):
         facts = _facts(session, part, today, interns)
         checkins = _checkins(session, [p for p in part if p in need_checkins], ctx, settings)
+        checkins.update((p, day_only[p]) for p in part if p in day_only)
         tickets = _tickets(session, [p for p in part if p in need_tickets], settings)
         for pid in part:
             if pid not in facts:

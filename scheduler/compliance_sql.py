@@ -7,7 +7,7 @@ of the lookback window are summed once per (placement, day) into a temporary tab
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import (
@@ -144,7 +144,7 @@ def _run_longer_than(mask, days: int):
 
 def checkin_candidates(
     session: Session, settings: Settings, since: date, today: date
-) -> dict[str, set[int]]:
+) -> CheckinCandidates:
     """Placements whose check-ins may break night_work, overtime, holiday_work or no_rest_day.
 
     One pass over the window's check-ins, one row per placement: its days as a bit mask (runs
@@ -194,14 +194,38 @@ def checkin_candidates(
         "no_rest_day": long_run,
     }
     rules, conds = list(flags), list(flags.values())
-    stmt = select(per.c.placement_id, *(case((f, 1), else_=0) for f in conds)).where(or_(*conds))
-    out: dict[str, set[int]] = {rule: set() for rule in rules}
-    for pid, *hits in session.execute(stmt):
+    stmt = select(per.c.placement_id, m, *(case((f, 1), else_=0) for f in conds)).where(or_(*conds))
+    out = CheckinCandidates({rule: set() for rule in rules})
+    for pid, mask, *hits in session.execute(stmt):
         for rule, hit in zip(rules, hits, strict=True):
             if hit:
-                out[rule].add(pid)
-    out["overtime"] = _long_days(session, cfg, since, today, out["overtime"])
+                out.rules[rule].add(pid)
+        if hits[-1] and span <= MASK_DAYS:
+            out.days[pid] = mask
+    out.timed = out.rules["night_work"] | out.rules["holiday_work"] | out.rules["overtime"]
+    for pid in out.timed:
+        out.days.pop(pid, None)
+    out.rules["overtime"] = _long_days(session, cfg, since, today, out.rules["overtime"])
     return out
+
+
+@dataclass
+class CheckinCandidates:
+    """Per check-in rule, the placements it may flag; which of them need their check-ins read
+    (`timed`: a night or holiday check-in, or two on one day), and for the others, the days
+    they checked in on (`days`: a bit mask, bit i for the window's day i).
+
+    A placement outside `timed` checked in at most once a day, between night_end and
+    night_start of that day, on no holiday: the rule book's check-in rules can then learn
+    nothing from its check-ins but their days (night_work counts night check-ins, overtime
+    needs two on a day, holiday_work a holiday), so the sweep hands them one check-in at noon
+    per day instead of reading and converting every row. The table test's check-in rows run
+    through both paths.
+    """
+
+    rules: dict[str, set[int]]
+    timed: set[int] = field(default_factory=set)
+    days: dict[int, int] = field(default_factory=dict)
 
 
 def _long_days(session, cfg: ComplianceSettings, since: date, today: date, ids: set) -> set:
