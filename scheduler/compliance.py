@@ -306,10 +306,6 @@ def _insert_new(session: Session, today: date, now: datetime) -> int:
         t.detail, t.evidence, literal(today), literal(today), literal("open"), literal(""),
         literal(""), literal(now, AwareDateTime()), literal(now, AwareDateTime()),
     ).join(p, p.id == t.placement_id)  # fmt: skip
-    # Only pairs not on file: a re-run's hundreds of thousands of known findings are skipped
-    # by one anti-join instead of as many speculative inserts (ON CONFLICT stays for races).
-    f = Finding.__table__.c
-    rows = rows.where(~exists().where(f.placement_id == t.placement_id, f.rule == t.rule))
     columns = [
         "rule", "article", "severity", "school_id", "student_id", "placement_id", "company_id",
         "detail", "evidence", "first_seen", "last_seen", "status", "note", "waived_by",
