@@ -276,9 +276,9 @@ def _mentioning(session: Session, today: date, words: list[str], *columns):
     active placements: a few thousand texts, instead of every word tried on every placement."""
     terms = []
     for column in columns:
-        stmt = select(column).where(active(session, today)).distinct()
-        if column.table is not Placement.__table__:
-            stmt = stmt.select_from(Placement).join(Company, Company.id == Placement.company_id)
+        stmt = select(column).distinct()
+        if column.table is Placement.__table__:
+            stmt = stmt.where(active(session, today))  # else every company: no join needed
         hits = sorted(t for t in session.scalars(stmt) if t and matched(words, t))
         if hits:
             terms.append(column.in_(hits))
