@@ -139,8 +139,9 @@ def _violations(session: Session, settings: Settings, ctx: Context, now: datetim
     flagged = _flagged_schedules(q.schedules(session, today), ctx)
     wanted: dict[int, set[str]] = defaultdict(set)
     since_at = datetime.combine(ctx.since, time(0, 0), settings.tz)
+    interns = q.intern_tallies(session, ctx.cfg, today)  # once: it reads every placement
     groups = {
-        **q.placement_candidates(session, settings, today, flagged),
+        **q.placement_candidates(session, settings, today, flagged, interns),
         "fees_or_deposit": q.fee_candidates(session, ctx.cfg, today, since_at),
     }
     for rule, ids in by_checkins.items():
@@ -159,7 +160,6 @@ def _violations(session: Session, settings: Settings, ctx: Context, now: datetim
     }
     need_tickets = groups["fees_or_deposit"]
     found: dict[tuple[int, str], object] = {}
-    interns = q.intern_tallies(session, today)  # once, not per chunk: it reads every placement
     ids = sorted(wanted)
     q.load_ids(session, ids)
     for part in chunks(ids, FACT_CHUNK):

@@ -7,6 +7,7 @@ of the lookback window are summed once per (placement, day) into a temporary tab
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -18,7 +19,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Table,
-    and_,
     case,
     cast,
     false,
@@ -286,7 +286,11 @@ def _mentioning(session: Session, today: date, words: list[str], *columns):
 
 
 def placement_candidates(
-    session: Session, settings: Settings, today: date, flagged_schedules: dict[str, set]
+    session: Session,
+    settings: Settings,
+    today: date,
+    flagged_schedules: dict[str, set],
+    interns: Interns,
 ) -> dict[str, set[int]]:
     """Placements each placement-data rule might flag (schedules decided in Python)."""
     cfg = settings.compliance
@@ -333,70 +337,47 @@ def placement_candidates(
         for rule, hit in zip(rules, hits, strict=True):
             if hit:
                 out[rule].add(pid)
-    out["intern_ratio"] = _crowded(session, cfg, today)
+    out["intern_ratio"] = set(interns.crowded)
     return out
-
-
-def intern_counts(session: Session, today: date):
-    """Subqueries: active interns per company, and per company and position."""
-    p = Placement
-    live = active(session, today)
-    company = (
-        select(
-            p.company_id,
-            func.count().label("interns"),
-            func.max(p.company_headcount).label("staff"),
-        )
-        .where(live)
-        .group_by(p.company_id)
-        .subquery("company_interns")
-    )
-    post = (
-        select(p.company_id, p.position, func.count().label("interns"))
-        .where(live)
-        .group_by(p.company_id, p.position)
-        .subquery("post_interns")
-    )
-    return company, post
 
 
 @dataclass(frozen=True)
 class Interns:
-    """Active interns per company and per (company, position), as of one day."""
+    """Active interns per company and per (company, position), as of one day, and the active
+    placements whose company or post holds more interns than intern_ratio allows."""
 
     company: dict[int, int]
     post: dict[tuple[int, str], int]
+    crowded: set[int] = field(default_factory=set)
 
 
-def intern_tallies(session: Session, today: date) -> Interns:
-    """intern_counts read into memory once for a whole sweep."""
-    company, post = intern_counts(session, today)
-    by_company = dict(session.execute(select(company.c.company_id, company.c.interns)).all())
-    by_post = {
-        (cid, position): n
-        for cid, position, n in session.execute(
-            select(post.c.company_id, post.c.position, post.c.interns)
-        )
-    }
-    return Interns(by_company, by_post)
-
-
-def _crowded(session: Session, cfg: ComplianceSettings, today: date) -> set[int]:
+def intern_tallies(session: Session, cfg: ComplianceSettings, today: date) -> Interns:
+    """The active placements read once for a whole sweep: interns counted per company and post
+    in Python (one scan, instead of the same two aggregates for the counts and again joined
+    back to every placement for the candidates). Staff per company is the largest
+    company_headcount among its active placements."""
     p = Placement
-    company, post = intern_counts(session, today)
-    stmt = (
-        select(p.id)
-        .join(company, company.c.company_id == p.company_id)
-        .join(post, and_(post.c.company_id == p.company_id, post.c.position == p.position))
-        .where(
-            active(session, today),
-            or_(
-                company.c.interns > company.c.staff * cfg.company_ratio,
-                post.c.interns > p.post_headcount * cfg.post_ratio,
-            ),
+    rows = session.execute(
+        select(p.id, p.company_id, p.position, p.company_headcount, p.post_headcount).where(
+            active(session, today)
         )
-    )
-    return set(session.scalars(stmt).all())
+    ).all()
+    company: Counter = Counter()
+    post: Counter = Counter()
+    staff: dict[int, int] = {}
+    for _, cid, position, headcount, _ in rows:
+        company[cid] += 1
+        post[(cid, position)] += 1
+        if headcount is not None and headcount > staff.get(cid, -1):
+            staff[cid] = headcount
+    crowded = set()
+    for pid, cid, position, _, post_headcount in rows:
+        most = staff.get(cid)
+        if (most is not None and company[cid] > most * cfg.company_ratio) or (
+            post_headcount is not None and post[(cid, position)] > post_headcount * cfg.post_ratio
+        ):
+            crowded.add(pid)
+    return Interns(dict(company), dict(post), crowded)
 
 
 def fee_candidates(session: Session, cfg: ComplianceSettings, today: date, since_at) -> set[int]:
