@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 
 from core.settings import ComplianceSettings
 
@@ -63,7 +64,7 @@ class Context:
     cfg: ComplianceSettings
     holiday: Callable[[date], str | None]  # the holiday's name ("" unnamed) or None
 
-    @property
+    @cached_property  # read for every check-in of every placement a sweep decides
     def since(self) -> date:
         return self.today - timedelta(days=self.cfg.lookback_days)
 

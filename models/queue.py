@@ -21,7 +21,9 @@ def _dialect_name(executor) -> str:
 
 
 # Up to this many rows go one by one through a statement compiled once; more go as one
-# multi-row VALUES statement (compiled each time, but one round trip for a sweep's thousands).
+# executemany of that same statement (the driver batches it: psycopg pipelines, sqlite3 loops
+# in C). A multi-row VALUES statement was compiled afresh for every 500 rows: a sweep queueing
+# 4,000 messages spent ~3 s compiling, against ~0.3 s for the executemany.
 FEW_ROWS = 16
 # Without preserve_rowcount, SQLAlchemy 2.1 on psycopg reports -1 for these statements.
 COUNT_ROWS = {"preserve_rowcount": True}
@@ -42,7 +44,7 @@ def insert_ignoring_duplicates(executor, table, rows: list[dict], *, key: str) -
     if len(rows) <= FEW_ROWS:  # a message's own pushes: the per-message hot path
         counts = (executor.execute(stmt, row, execution_options=COUNT_ROWS) for row in rows)
         return sum(max(result.rowcount or 0, 0) for result in counts)
-    result = executor.execute(stmt.values(rows), execution_options=COUNT_ROWS)
+    result = executor.execute(stmt, rows, execution_options=COUNT_ROWS)
     return max(result.rowcount or 0, 0)
 
 

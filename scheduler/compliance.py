@@ -9,10 +9,12 @@ several processes gets there first.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import (
     JSON,
@@ -60,6 +62,7 @@ from scheduler.outbox_sql import tune_for_bulk
 
 CHECKIN_RULES = ("night_work", "overtime", "holiday_work", "no_rest_day")
 SCHEDULE_RULES = ("night_work", "overtime", "no_rest_day")
+FACT_CHUNK = 5000  # placements decided at a time
 _meta = MetaData()
 FOUND = Table(
     "tmp_comp_found",
@@ -101,7 +104,8 @@ def check_compliance(
     tune_for_bulk(session)
     today = day or local(now, settings).date()
     ctx = Context(today, settings.compliance, lambda d: holiday_name(d, settings))
-    found = _violations(session, settings, ctx, now)
+    with _gc_paused():
+        found = _violations(session, settings, ctx, now)
     counts = _reconcile(session, found, today, now)
     counts["notified"] = notify_teachers(session, settings, today, now)
     _write_tallies(session, settings, today)
@@ -113,16 +117,31 @@ def check_compliance(
 # --- deciding ------------------------------------------------------------------------------
 
 
+@contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while the verdicts pile up: at seed scale the sweep holds
+    hundreds of thousands of facts and verdicts (none in reference cycles), and each full
+    collection walks them all again; collected once at the end instead."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _violations(session: Session, settings: Settings, ctx: Context, now: datetime) -> dict:
     """{(placement id, rule): verdict} for every violation among the candidates."""
     today = ctx.today
-    q.fill_day_sums(session, settings, ctx.since, today)
+    checkin_sets = q.checkin_candidates(session, settings, ctx.since, today)
+    by_checkins = checkin_sets.rules
     flagged = _flagged_schedules(q.schedules(session, today), ctx)
     wanted: dict[int, set[str]] = defaultdict(set)
-    by_checkins = q.checkin_candidates(session, ctx.cfg)
     since_at = datetime.combine(ctx.since, time(0, 0), settings.tz)
+    interns = q.intern_tallies(session, ctx.cfg, today)  # once: it reads every placement
     groups = {
-        **q.placement_candidates(session, settings, today, flagged),
+        **q.placement_candidates(session, settings, today, flagged, interns),
         "fees_or_deposit": q.fee_candidates(session, ctx.cfg, today, since_at),
     }
     for rule, ids in by_checkins.items():
@@ -130,13 +149,23 @@ def _violations(session: Session, settings: Settings, ctx: Context, now: datetim
     for rule, ids in groups.items():
         for pid in ids:
             wanted[pid].add(rule)
-    need_checkins = set().union(*by_checkins.values())
+    need_checkins = set().union(*by_checkins.values()) - set(checkin_sets.days)
+    # See q.CheckinCandidates: only the days of these placements' check-ins can matter.
+    noon = time(12, 0, tzinfo=settings.tz)
+    window = [ctx.since + timedelta(days=i) for i in range((today - ctx.since).days + 1)]
+    at_noon = [Checkin(datetime.combine(day, noon), day) for day in window]
+    day_only = {
+        pid: [c for i, c in enumerate(at_noon) if mask >> i & 1]
+        for pid, mask in checkin_sets.days.items()
+    }
     need_tickets = groups["fees_or_deposit"]
     found: dict[tuple[int, str], object] = {}
-    interns = q.intern_tallies(session, today)  # once, not per chunk: it reads every placement
-    for part in chunks(sorted(wanted)):
+    ids = sorted(wanted)
+    q.load_ids(session, ids)
+    for part in chunks(ids, FACT_CHUNK):
         facts = _facts(session, part, today, interns)
         checkins = _checkins(session, [p for p in part if p in need_checkins], ctx, settings)
+        checkins.update((p, day_only[p]) for p in part if p in day_only)
         tickets = _tickets(session, [p for p in part if p in need_tickets], settings)
         for pid in part:
             if pid not in facts:
@@ -173,12 +202,14 @@ _FACT_COLUMNS = (
 
 
 def _facts(session: Session, ids: list[int], today: date, interns: q.Interns) -> dict[int, Facts]:
+    """The facts of the placements in tmp_comp_ids between ids[0] and ids[-1]."""
     p = Placement
     rows = session.execute(
         select(*_FACT_COLUMNS)
+        .join(q.IDS, q.IDS.c.placement_id == p.id)
         .join(Student, Student.id == p.student_id)
         .join(Company, Company.id == p.company_id)
-        .where(p.id.in_(ids))
+        .where(q.IDS.c.placement_id.between(ids[0], ids[-1]))
     ).all()
     out = {}
     for *values, company_id in rows:
@@ -272,12 +303,20 @@ def _load_found(session: Session, found: dict) -> None:
             for (pid, rule), v in found.items():
                 copy.write_row((pid, rule, v.detail, json.dumps(list(v.evidence))))
         return
-    rows = [
-        {"placement_id": pid, "rule": rule, "detail": v.detail, "evidence": list(v.evidence)}
-        for (pid, rule), v in found.items()
-    ]
-    for part in chunks(rows, 5000):
-        session.execute(insert(FOUND), list(part))
+    # sqlite3's own executemany over plain tuples: SQLAlchemy's per-row parameter processing
+    # cost more than the inserts themselves for half a million rows.
+    columns = ", ".join(c.name for c in FOUND.columns)
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.executemany(
+            f"INSERT INTO {FOUND.name} ({columns}) VALUES (?, ?, ?, ?)",
+            (
+                (pid, rule, v.detail, json.dumps(list(v.evidence)))
+                for (pid, rule), v in found.items()
+            ),
+        )
+    finally:
+        cursor.close()
 
 
 def _drop(table: Table):

@@ -68,6 +68,8 @@ ROWS: list[tuple[str, str | None, dict]] = [
     ("C33", "no_rest_day", {}),  # checks in on seven days running
     ("C34", "fees_or_deposit", {}),  # reports a deposit
     ("C35", None, {}),  # reports something else
+    ("C36", None, {}),  # checks in on six days running, twice, with a day off between
+    ("C37", None, {}),  # checks in at 22:00 sharp
 ]
 # (student_no, [(day, hh, mm), ...]): check-ins on the rows above
 CHECKINS = {
@@ -76,6 +78,8 @@ CHECKINS = {
     "C31": [(date(2026, 2, 24), 22, 40)],
     "C32": [(date(2026, 2, 24), 8, 0), (date(2026, 2, 24), 19, 30)],
     "C33": [(date(2026, 2, 3 + i), 9, 0) for i in range(7)],  # Tuesday to Monday
+    "C36": [(date(2026, 2, d), 9, 0) for d in (2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14)],
+    "C37": [(date(2026, 2, 24), 22, 0)],
 }
 TICKETS = {
     "C34": ("fees", "中介要求交两千元押金，不交就不让上岗"),
