@@ -20,7 +20,7 @@ from models.privacy import insert_consents
 NOTICE_VERSION = "2026-12-01"
 
 
-def record_consent(session, *, account: ChannelAccount, at: datetime) -> int:
+def record_consent(session, *, account: ChannelAccount, at: datetime, batch=None) -> int:
     """Record that the person bound through `account` accepted the current notice.
 
     A parent's binding is the guardian's consent for each of their children (minors included).
@@ -34,6 +34,7 @@ def record_consent(session, *, account: ChannelAccount, at: datetime) -> int:
         school_id=account.school_id,
         notice_version=NOTICE_VERSION,
         at=at,
+        batch=batch,
     )
 
 

@@ -163,7 +163,7 @@ def bind(ctx: Context) -> list[Reply]:
     ctx.rebind(account)
     _audit(ctx, account, "bind")
     ctx.clear_state()
-    record_consent(ctx.conn, account=account, at=ctx.now)
+    record_consent(ctx.conn, account=account, at=ctx.now, batch=ctx.batch)
     _queue_menu(ctx, account.person_kind)
     days = ctx.settings.privacy.retain_days_after_end
     lines = [ctx.say(BOUND, who=_who(ctx, account)), ctx.say(PRIVACY, days=days)]
@@ -236,4 +236,5 @@ def _audit(ctx: Context, account, action: str) -> None:
         target_id=account.person_id,
         school_id=account.school_id,
         at=ctx.now,
+        batch=ctx.batch,
     )

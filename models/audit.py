@@ -21,18 +21,28 @@ def record(
     target_id: object = "",
     school_id: int | None = None,
     at: datetime | None = None,
+    batch=None,
     **detail,
 ) -> None:
-    """Append one line to the audit log."""
-    executor.execute(
-        _INSERT,
-        dict(
-            at=at or utcnow(),
-            actor=actor[:64],
-            action=action[:64],
-            target_kind=target_kind[:32],
-            target_id=str(target_id)[:64],
-            school_id=school_id,
-            detail=detail,
-        ),
+    """Append one line to the audit log (with the inbound path's writer `batch`: together
+    with the batch's other lines, just before it commits; nothing in a batch reads the log)."""
+    row = dict(
+        at=at or utcnow(),
+        actor=actor[:64],
+        action=action[:64],
+        target_kind=target_kind[:32],
+        target_id=str(target_id)[:64],
+        school_id=school_id,
+        detail=detail,
     )
+    if batch is None:
+        executor.execute(_INSERT, row)
+        return
+    rows = batch.data.get(_BATCH_KEY)
+    if rows is None:
+        rows = batch.data[_BATCH_KEY] = []
+        batch.before_commit(_BATCH_KEY, lambda conn: conn.execute(_INSERT, rows))
+    rows.append(row)
+
+
+_BATCH_KEY = "audit_rows"

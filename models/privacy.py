@@ -64,8 +64,11 @@ def insert_consents(
     school_id: int | None,
     notice_version: str,
     at: datetime,
+    batch=None,
 ) -> int:
-    """Record a binding's consent; a parent's covers each child. Returns the rows written."""
+    """Record a binding's consent; a parent's covers each child. Returns the rows written
+    (with the inbound path's writer `batch`: with the batch's other consents, just before it
+    commits; nothing in a batch reads them)."""
     base = dict(
         person_kind=person_kind,
         person_id=person_id,
@@ -80,8 +83,18 @@ def insert_consents(
     else:
         student = person_id if person_kind == "student" else None
         rows = [dict(base, student_id=student, basis="self")]
-    _INSERT_CONSENTS(conn, rows)
+    if batch is None:
+        _INSERT_CONSENTS(conn, rows)
+    else:
+        pending = batch.data.get(_BATCH_KEY)
+        if pending is None:
+            pending = batch.data[_BATCH_KEY] = []
+            batch.before_commit(_BATCH_KEY, lambda conn: _INSERT_CONSENTS(conn, pending))
+        pending.extend(rows)
     return len(rows)
+
+
+_BATCH_KEY = "consent_rows"
 
 
 def guardian_consented(conn, *, student_id: int) -> bool:
