@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.channel import ChannelAccount
@@ -121,16 +121,6 @@ def settle_pushed(engine, *, sent: dict[int, str], unsent: list[int], now: datet
             )
 
 
-@cache
-def _active_accounts():
-    """A person's active chat accounts; built once, as enqueue runs for most messages."""
-    return select(ChannelAccount.channel, ChannelAccount.external_id).where(
-        ChannelAccount.person_kind == bindparam("person_kind"),
-        ChannelAccount.person_id == bindparam("person_id"),
-        ChannelAccount.active.is_(True),
-    )
-
-
 def enqueue(
     executor,
     *,
@@ -147,27 +137,51 @@ def enqueue(
     expires_at: datetime | None = None,
     day: date | None = None,
 ) -> int:
-    """Queue a message to every active chat account of a person; returns rows newly queued."""
-    accounts = executor.execute(
-        _active_accounts(), {"person_kind": person_kind, "person_id": person_id}
-    ).all()
-    rows = [
-        outbox_row(
-            key=f"{key}:{channel}:{external_id}",
-            channel=channel,
-            to=external_id,
-            now=now,
-            kind=kind,
-            text=text,
-            params=params,
-            person_kind=person_kind,
-            person_id=person_id,
-            school_id=school_id,
-            day=day,
-            quiet_hours=quiet_hours,
-            not_before=not_before,
-            expires_at=expires_at,
-        )
-        for channel, external_id in accounts
+    """Queue a message to every active chat account of a person; returns rows newly queued.
+
+    One statement: the row (outbox_row) goes to each of the person's active accounts by
+    INSERT ... SELECT, its key and address taken from the account."""
+    row = outbox_row(
+        key=key,
+        channel="",
+        to="",
+        now=now,
+        kind=kind,
+        text=text,
+        params=params,
+        person_kind=person_kind,
+        person_id=person_id,
+        school_id=school_id,
+        day=day,
+        quiet_hours=quiet_hours,
+        not_before=not_before,
+        expires_at=expires_at,
+    )
+    row["key"] = key  # the account's part is added in SQL, then the whole cut to KEY_LENGTH
+    statement = _to_every_account(_dialect_name(executor), tuple(row))
+    result = executor.execute(statement, row, execution_options=COUNT_ROWS)
+    return max(result.rowcount or 0, 0)
+
+
+@cache
+def _to_every_account(dialect_name: str, names: tuple[str, ...]):
+    table, account = OutboxMessage.__table__, ChannelAccount.__table__
+    key = bindparam("key", type_=String) + ":" + account.c.channel + ":" + account.c.external_id
+    taken = {
+        "idempotency_key": func.substr(key, 1, KEY_LENGTH),
+        "channel": account.c.channel,
+        "to_external_id": account.c.external_id,
+    }
+    columns = [name for name in names if name != "key"]
+    values = [
+        taken[name] if name in taken else bindparam(name, type_=table.c[name].type)
+        for name in columns
     ]
-    return queue_rows(executor, rows)
+    accounts = select(*values).where(
+        account.c.person_kind == bindparam("person_kind"),
+        account.c.person_id == bindparam("person_id"),
+        account.c.active.is_(True),
+    )
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table).from_select(columns, accounts)
+    return statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
