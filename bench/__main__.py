@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--db sqlite|postgresql|both] [--scale F] [--days N]
+"""`python -m bench [--quick] [--db sqlite|postgresql|both] [--scale F] [--days N] [--requests N]
 [--only SECTIONS] [--kinds KINDS]`."""
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, help="days of history")
     parser.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS))
     parser.add_argument("--kinds", help="comma-separated webhook message kinds: " + ",".join(KINDS))
+    parser.add_argument("--requests", type=int, help="webhook requests per message kind")
     args = parser.parse_args(argv)
     message_kinds = args.kinds.split(",") if args.kinds else None
     unknown = set(message_kinds or ()) - set(KINDS)
@@ -123,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg["scale"] = args.scale
     if args.days:
         cfg["days"] = args.days
+    if args.requests:
+        cfg["requests"] = args.requests
     sections = set(args.only.split(",")) if args.only else set(SECTIONS)
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     if "postgresql" in kinds and not pg_available():
@@ -137,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             kind, cfg, quick=args.quick, sections=sections, message_kinds=message_kinds
         )
         results["wall_seconds"] = round(time.perf_counter() - started, 1)
+        if args.requests:  # not the standard size: its own file
+            results["tag"] = f"{args.requests}-requests"
         path = report.write(results)
         all_results.append(results)
         report.print_table(results)

@@ -237,6 +237,8 @@ def kinds_markdown(all_results: list[dict]) -> str:
 def write(results: dict, directory: Path = RESULTS_DIR) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     tag = "-quick" if results.get("quick") else ""
+    if results.get("tag"):
+        tag += f"-{results['tag']}"
     path = directory / f"{date.today().isoformat()}-{results['db']}{tag}.json"
     path.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), "utf-8")
     return path
