@@ -42,7 +42,7 @@ from bot.writer import Batch, GroupCommitWriter
 from core.evidence import point_key, sample_since
 from core.page_token import PAGE_KEY_NAME, derive_key
 from core.settings import Settings
-from handlers.base import Context, StudentFacts
+from handlers.base import BATCH_SENDERS, Context, StudentFacts
 from models.attendance import DueFacts, approved_leave_days, first_bindings
 from models.checkins import (
     checkins_at_points,
@@ -270,6 +270,7 @@ class Pipeline:
             for user in ids:
                 state.accounts[(channel, user)] = bound.get(user)
                 state.dialogs[(channel, user)] = dialogs.get(user)
+        batch.data[BATCH_SENDERS] = state.accounts  # what handlers may read set-wise
         for channel, channel_keys in keys.items():
             stored = stored_replies(conn, channel=channel, keys=channel_keys)
             state.known.update(((channel, key), reply) for key, reply in stored.items())

@@ -41,6 +41,7 @@ class Batch:
         self.data: dict[Hashable, Any] = {}
         self._before_commit: dict[Hashable, Callable[[Connection], None]] = {}
         self._later: dict[Hashable, Callable[[Connection], None]] = {}
+        self.job_no = 0  # jobs started so far: job_no is the running job's place in the batch
 
     def before_commit(self, key: Hashable, fn: Callable[[Connection], None]) -> None:
         """Run `fn(conn)` once before this batch commits (the first registration per key wins)."""
@@ -212,7 +213,10 @@ class _Link:
                 conn.begin()
             batch = Batch()
             _prepare(conn, batch, jobs)
-            values = [job(conn, batch) for job in jobs]
+            values = []
+            for job in jobs:
+                batch.job_no += 1
+                values.append(job(conn, batch))
             batch.flush(conn)
             conn.commit()
             return values

@@ -129,14 +129,33 @@ def sees_whole_school(user: ConsoleUser) -> bool:
 OVERSEERS = ("teacher", "mentor")
 
 
+# Who oversees a student in chat: the student's own teacher; the mentor a placement names.
+# (the overseer's column, the student id beside it)
+_OVERSEEN_BY = {
+    "teacher": (Student.teacher_id, Student.id),
+    "mentor": (Placement.mentor_id, Placement.student_id),
+}
+
+
 def chat_students(kind: str, person_id: int, school_id: int | None = None) -> ColumnElement[bool]:
     """The students a person bound in chat oversees: a teacher their own students, a company
     mentor the interns whose placement names them, a school admin the school's (`school_id`,
     the binding's); nobody else's."""
-    if kind == "teacher":
-        return Student.teacher_id == person_id
-    if kind == "mentor":
-        return Student.id.in_(select(Placement.student_id).where(Placement.mentor_id == person_id))
+    if kind in _OVERSEEN_BY:
+        overseer, student_id = _OVERSEEN_BY[kind]
+        if student_id is Student.id:
+            return overseer == person_id
+        return Student.id.in_(select(student_id).where(overseer == person_id))
     if kind == "school_admin" and school_id is not None:
         return Student.school_id == school_id
     return false()
+
+
+def students_overseen_by_any(kind: str, person_ids):
+    """chat_students of many teachers, or of many mentors, at once: rows of (`overseer_id`,
+    the student's columns), one per overseer and student."""
+    overseer, student_id = _OVERSEEN_BY[kind]
+    query = select(overseer.label("overseer_id"), *Student.__table__.c)
+    if student_id is not Student.id:
+        query = query.join(student_id.class_, student_id == Student.id).distinct()
+    return query.where(overseer.in_(person_ids))

@@ -104,6 +104,10 @@ def say(text: Text, lang: str, **values) -> str:
     return template.format(**values) if values else template
 
 
+# Where the inbound path leaves its batch's senders' bindings ((channel, user) -> row or None).
+BATCH_SENDERS = "senders"
+
+
 @dataclass
 class StudentFacts:
     """A student's placements and check-ins on days first..last, read for a whole batch."""
@@ -200,6 +204,12 @@ class Context:
         if self.facts is not None and self.facts.me is not None:
             return self.facts.me
         return students_with_names(self.conn, student_ids=[self.person_id]).get(self.person_id)
+
+    def batch_senders(self) -> list:
+        """The bindings (None: unbound) of everyone whose message is in this one's batch."""
+        if self.batch is None:
+            return [self.account]
+        return list(self.batch.data.get(BATCH_SENDERS, {}).values()) or [self.account]
 
     def due_facts(self) -> DueFacts:
         """What core.due needs to decide this week's days for the sender (a student)."""

@@ -4,13 +4,10 @@ and over this week."""
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import cache
-
-from sqlalchemy import bindparam
 
 from bot.types import Reply
 from core.due import due_on, is_present, late_minutes
-from core.scope import OVERSEERS, chat_students
+from core.scope import OVERSEERS, students_overseen_by_any
 from handlers.base import Context, on_intent
 from handlers.texts import fmt_day, fmt_distance, fmt_time
 from handlers.week import checkins_reader, kind_and_time, sep, week_lines, week_of
@@ -19,7 +16,7 @@ from models.checkins import (
     checkins_of_students_on,
 )
 from models.makeup_queries import pending_makeup_count
-from models.people_queries import find_students_of_teacher, students_matching
+from models.people_queries import find_students_of_teacher
 
 TODAY_HEAD = (
     "今日 {day}：应签到 {due} 人，已签到 {present} 人。",
@@ -59,23 +56,50 @@ UNVERIFIED = (
 FLAGGED = ("可疑签到 {n} 人：{names}", "Check-ins flagged as doubtful ({n}): {names}")
 
 
-@cache
-def _overseen(role: str):
-    """Whom a teacher or mentor oversees, built once per role (the person a parameter)."""
-    return chat_students(role, bindparam("person_id"))
+_READS = "today_reads"
+
+
+def _today_reads(ctx: Context) -> tuple[list, dict, dict]:
+    """The sender's students, their due facts and today's check-ins.
+
+    Read once for every teacher and mentor whose message is in the batch, and kept while only
+    今日 messages follow one another (any other message may change what they read: it is
+    read again after it).
+    """
+    batch, me = ctx.batch, (ctx.role, ctx.person_id)
+    kept = batch.data.get(_READS) if batch is not None else None
+    if kept is None or kept[0] != batch.job_no - 1 or kept[1] != ctx.today or me not in kept[2]:
+        overseers = {me} | {
+            (a.person_kind, a.person_id)
+            for a in ctx.batch_senders()
+            if a is not None and a.person_kind in OVERSEERS
+        }
+        kept = (0, ctx.today, *_read_for(ctx, overseers))
+    if batch is not None:
+        batch.data[_READS] = (batch.job_no, *kept[1:])
+    mine = sorted(kept[2][me], key=lambda s: s.id)
+    return mine, kept[3], kept[4]
+
+
+def _read_for(ctx: Context, overseers: set) -> tuple[dict, dict, dict]:
+    students: dict = {who: [] for who in overseers}
+    for kind in OVERSEERS:
+        ids = sorted(person_id for k, person_id in overseers if k == kind)
+        if ids:
+            for row in ctx.conn.execute(students_overseen_by_any(kind, ids)):
+                students[(kind, row.overseer_id)].append(row)
+    ids = {row.id for rows in students.values() for row in rows}
+    facts = due_facts(ctx.conn, student_ids=ids, first=ctx.today, last=ctx.today)
+    checkins = checkins_of_students_on(ctx.conn, student_ids=ids, day=ctx.today)
+    return students, facts, checkins
 
 
 @on_intent("today", roles=OVERSEERS)
 def today(ctx: Context) -> list[Reply]:
     """Lists own students missing, outside the fence or late today, with counts."""
-    students = students_matching(
-        ctx.conn, where=_overseen(ctx.role), params={"person_id": ctx.person_id}
-    )
+    students, facts, checkins = _today_reads(ctx)
     if not students:
         return ctx.reply(NO_INTERNS if ctx.role == "mentor" else NO_STUDENTS)
-    ids = [s.id for s in students]
-    facts = due_facts(ctx.conn, student_ids=ids, first=ctx.today, last=ctx.today)
-    checkins = checkins_of_students_on(ctx.conn, student_ids=ids, day=ctx.today)
     day = fmt_day(ctx.today, ctx.lang)
     due, missing, outside, late, on_leave, unbound = 0, [], [], [], [], []
     unverified, flagged = [], []

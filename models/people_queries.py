@@ -6,8 +6,6 @@ an ORM Session and returns plain rows.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from sqlalchemy import Integer, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
@@ -209,17 +207,6 @@ def children_of(executor, *, parent_id: int) -> list[Row]:
 
 def students_of_teacher(executor, *, teacher_id: int) -> list[Row]:
     return list(executor.execute(_STUDENTS_OF_TEACHER, {"teacher_id": teacher_id}))
-
-
-def students_matching(executor, *, where, params: dict | None = None) -> list[Row]:
-    """Students meeting a condition (core.scope.chat_students), by id. A condition built once
-    with bind parameters (`params` gives their values) is a statement built once."""
-    return list(executor.execute(_matching(where), params or {}))
-
-
-@lru_cache(maxsize=32)
-def _matching(where):
-    return sa_select(_STUDENT).where(where).order_by(_STUDENT.c.id)
 
 
 def count_students_of_teacher(executor, *, teacher_id: int) -> int:

@@ -134,6 +134,32 @@ def test_a_checkin_is_seen_by_a_later_message_of_the_same_batch(session, batch, 
     assert len(_rows(session)) == 1
 
 
+def test_teachers_today_in_one_batch_each_see_their_own_and_what_came_before(
+    session, batch, student, now
+):
+    # 今日 of several teachers is read once for the batch, but read again after any other
+    # message: the second teacher sees the check-in sent between the two.
+    other = make_student(session, student_no="S002", name="李四", teacher_name="王老师",
+                         teacher_phone="13800000002")  # fmt: skip
+    assert other.teacher_id != student.teacher_id
+    for person, openid in ((student, "oTeacherA"), (other, "oTeacherB")):
+        bind(session, person_kind="teacher", person_id=person.teacher_id, channel="wechat",
+             external_id=openid, school_id=person.school_id)  # fmt: skip
+    bind(session, person_kind="student", person_id=other.id, channel="wechat",
+         external_id="oStudentB", school_id=other.school_id)  # fmt: skip
+    session.commit()
+    first, checkin, second, again = batch(
+        (_text(now, "今日", "oTeacherA"), "msg:1"),
+        (_location(now, user="oStudentB"), "msg:2"),
+        (_text(now, "今日", "oTeacherB"), "msg:3"),
+        (_text(now, "今日", "oTeacherA"), "msg:4"),
+    )
+    assert checkin.answer.startswith("上班签到成功")
+    assert "应签到 1 人，已签到 0 人" in first.answer and "张三" in first.answer
+    assert "应签到 1 人，已签到 1 人" in second.answer and "张三" not in second.answer
+    assert again.answer == first.answer
+
+
 def test_start_repeat_and_end_in_one_batch_follow_the_rules(session, batch, student, now):
     start, repeat, end = batch(
         (_location(now), "msg:1"),
