@@ -52,6 +52,28 @@ class Batch:
         settles (before a job that may read them) or before it commits, whichever is first."""
         self._later.setdefault(key, fn)
 
+    def rows(
+        self,
+        key: Hashable,
+        write: Callable[[Connection, Any], None],
+        *,
+        later: bool = False,
+        new: Callable[[], Any] = list,
+    ) -> Any:
+        """The batch's collection under `key` (`new()` the first time), which
+        `write(conn, collection)` writes at once before the commit, or with `later` when the
+        batch settles (write_later): messages add to it instead of each writing its own."""
+        found = self.data.get(key)
+        if found is None:
+            found = self.data[key] = new()
+
+            def flush(conn: Connection) -> None:
+                del self.data[key]  # written: what comes after starts a new collection
+                write(conn, found)
+
+            (self.write_later if later else self.before_commit)(key, flush)
+        return found
+
     def settle(self, conn: Connection) -> None:
         """Write what was left for later, so that the next job sees it (see write_later)."""
         while self._later:

@@ -38,11 +38,4 @@ def record(
     if batch is None:
         executor.execute(_INSERT, row)
         return
-    rows = batch.data.get(_BATCH_KEY)
-    if rows is None:
-        rows = batch.data[_BATCH_KEY] = []
-        batch.before_commit(_BATCH_KEY, lambda conn: conn.execute(_INSERT, rows))
-    rows.append(row)
-
-
-_BATCH_KEY = "audit_rows"
+    batch.rows("audit_rows", lambda conn, rows: conn.execute(_INSERT, rows)).append(row)

@@ -139,7 +139,6 @@ _CHECKIN_DEFAULTS = {
     for c in _CHECKIN.c
     if c.key != "id" and (c.nullable or (c.default is not None and c.default.is_scalar))
 }
-_BATCH_ROWS = "checkin_rows"
 _INSERT_SAMPLE = insert(_SAMPLE)
 _ALERT_ONCE = ignoring(_ALERT, "kind", "student_id", "day")
 
@@ -263,11 +262,10 @@ def record_checkin(
     if batch is None:
         new_id = executor.execute(_INSERT_CHECKIN, row).scalar_one()
     else:
-        new_id, row = None, {**_CHECKIN_DEFAULTS, **row}
-        rows = batch.data.setdefault(_BATCH_ROWS, [])
-        if not rows:
-            batch.write_later(_BATCH_ROWS, partial(_write_checkins, rows))
-        rows.append(row)
+        new_id = None
+        batch.rows("checkin_rows", _INSERT_CHECKINS, later=True).append(
+            {**_CHECKIN_DEFAULTS, **row}
+        )
     day = values["day"]
     count_school_day(
         executor,
@@ -294,11 +292,6 @@ def record_checkin(
             ),
         )
     return new_id
-
-
-def _write_checkins(rows: list[dict], conn) -> None:
-    _INSERT_CHECKINS(conn, rows)
-    rows.clear()
 
 
 def record_location_sample(executor, *, account, inbound, at: datetime) -> None:

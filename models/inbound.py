@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from functools import partial
 
 from sqlalchemy import Integer, String, bindparam, delete, update
 from sqlalchemy import select as sa_select
@@ -149,18 +148,11 @@ def clear_dialog_state(conn: Connection, *, channel: str, external_id: str, batc
 
 # A batch's messages read dialog states from what it read up front and its own changes
 # (bot/pipeline.py), never from the table: the table only needs each sender's last state.
-_BATCH_KEY = "dialog_states"
-
-
 def _pending(batch) -> dict:
-    pending = batch.data.get(_BATCH_KEY)
-    if pending is None:
-        pending = batch.data[_BATCH_KEY] = {}
-        batch.before_commit(_BATCH_KEY, partial(_write_dialogs, pending))
-    return pending
+    return batch.rows("dialog_states", _write_dialogs, new=dict)
 
 
-def _write_dialogs(pending: dict, conn: Connection) -> None:
+def _write_dialogs(conn: Connection, pending: dict) -> None:
     cleared = [dict(channel=c, external_id=e) for (c, e), v in pending.items() if v is None]
     if cleared:
         conn.execute(_CLEAR_STATE, cleared)

@@ -86,15 +86,8 @@ def insert_consents(
     if batch is None:
         _INSERT_CONSENTS(conn, rows)
     else:
-        pending = batch.data.get(_BATCH_KEY)
-        if pending is None:
-            pending = batch.data[_BATCH_KEY] = []
-            batch.before_commit(_BATCH_KEY, lambda conn: _INSERT_CONSENTS(conn, pending))
-        pending.extend(rows)
+        batch.rows("consent_rows", _INSERT_CONSENTS).extend(rows)
     return len(rows)
-
-
-_BATCH_KEY = "consent_rows"
 
 
 def guardian_consented(conn, *, student_id: int) -> bool:

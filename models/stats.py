@@ -63,10 +63,6 @@ def bump_school_day(
     session.execute(_BUMP[bind.dialect.name], params)
 
 
-_BATCH_KEY = "school_day_rollups"
-_COUNTS = ("checkins", "students_checked_in", "journals", "tickets", "device_checkins")
-
-
 def count_school_day(executor, *, batch=None, school_id: int, day: date, **counts: int) -> None:
     """Add to a school's roll-up for a day. With the inbound path's writer `batch`, the
     additions of all its messages are summed and written once per (school, day) just before
@@ -74,16 +70,13 @@ def count_school_day(executor, *, batch=None, school_id: int, day: date, **count
     if batch is None:
         bump_school_day(executor, school_id=school_id, day=day, **counts)
         return
-    totals = batch.data.get(_BATCH_KEY)
-    if totals is None:
-        totals = batch.data[_BATCH_KEY] = {}
-        batch.before_commit(_BATCH_KEY, lambda conn: _write_batch(conn, totals))
-    mine = totals.setdefault((school_id, day), dict.fromkeys(_COUNTS, 0))
+    totals = batch.rows("school_day_rollups", _write_totals, new=dict)
+    mine = totals.setdefault((school_id, day), dict.fromkeys(_COUNTERS, 0))
     for name, n in counts.items():
         mine[name] += n
 
 
-def _write_batch(conn, totals: dict) -> None:
+def _write_totals(conn, totals: dict) -> None:
     # Sorted, so that two processes' batches lock the roll-up rows in the same order.
     for (school_id, day), counts in sorted(totals.items()):
         bump_school_day(conn, school_id=school_id, day=day, **counts)
