@@ -19,7 +19,6 @@ from core.settings import Settings
 from handlers.base import Context, on_intent, say
 from handlers.texts import fmt_day, fmt_distance, fmt_radius, fmt_time, kind_name
 from models.checkins import record_checkin
-from models.people_queries import student_name
 
 if TYPE_CHECKING:
     from models import CheckIn, Placement
@@ -316,7 +315,7 @@ def checkin(ctx: Context) -> list[Reply]:
         alert = None
         if not values["within_fence"]:
             me = ctx.student()
-            name = me.name if me is not None else student_name(ctx.conn, student_id=student_id)
+            name = me.name if me is not None else ""
             alert = outside_alert_text(name, values, placement, ctx.settings)
         row_id = record_checkin(
             ctx.conn,

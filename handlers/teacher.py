@@ -3,7 +3,8 @@ and over this week."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from bot.types import Reply
 from core.due import due_on, is_present, late_minutes
@@ -59,7 +60,18 @@ FLAGGED = ("可疑签到 {n} 人：{names}", "Check-ins flagged as doubtful ({n}
 _READS = "today_reads"
 
 
-def _today_reads(ctx: Context) -> tuple[list, dict, dict]:
+@dataclass
+class _Reads:
+    """What 今日 reads for the batch's teachers and mentors, and the job that last used it."""
+
+    job_no: int
+    day: date
+    students: dict  # (role, person id) -> the student rows
+    facts: dict  # student id -> core.due's DueFacts
+    checkins: dict  # student id -> today's check-ins
+
+
+def _today_reads(ctx: Context) -> _Reads:
     """The sender's students, their due facts and today's check-ins.
 
     Read once for every teacher and mentor whose message is in the batch, and kept while only
@@ -68,20 +80,25 @@ def _today_reads(ctx: Context) -> tuple[list, dict, dict]:
     """
     batch, me = ctx.batch, (ctx.role, ctx.person_id)
     kept = batch.data.get(_READS) if batch is not None else None
-    if kept is None or kept[0] != batch.job_no - 1 or kept[1] != ctx.today or me not in kept[2]:
+    if not (
+        kept is not None
+        and kept.job_no == batch.job_no - 1
+        and kept.day == ctx.today
+        and me in kept.students
+    ):
         overseers = {me} | {
             (a.person_kind, a.person_id)
             for a in ctx.batch_senders()
             if a is not None and a.person_kind in OVERSEERS
         }
-        kept = (0, ctx.today, *_read_for(ctx, overseers))
+        kept = _read_for(ctx, overseers)
     if batch is not None:
-        batch.data[_READS] = (batch.job_no, *kept[1:])
-    mine = sorted(kept[2][me], key=lambda s: s.id)
-    return mine, kept[3], kept[4]
+        kept.job_no = batch.job_no
+        batch.data[_READS] = kept
+    return kept
 
 
-def _read_for(ctx: Context, overseers: set) -> tuple[dict, dict, dict]:
+def _read_for(ctx: Context, overseers: set) -> _Reads:
     students: dict = {who: [] for who in overseers}
     for kind in OVERSEERS:
         ids = sorted(person_id for k, person_id in overseers if k == kind)
@@ -91,13 +108,15 @@ def _read_for(ctx: Context, overseers: set) -> tuple[dict, dict, dict]:
     ids = {row.id for rows in students.values() for row in rows}
     facts = due_facts(ctx.conn, student_ids=ids, first=ctx.today, last=ctx.today)
     checkins = checkins_of_students_on(ctx.conn, student_ids=ids, day=ctx.today)
-    return students, facts, checkins
+    return _Reads(0, ctx.today, students, facts, checkins)
 
 
 @on_intent("today", roles=OVERSEERS)
 def today(ctx: Context) -> list[Reply]:
     """Lists own students missing, outside the fence or late today, with counts."""
-    students, facts, checkins = _today_reads(ctx)
+    reads = _today_reads(ctx)
+    students = reads.students[(ctx.role, ctx.person_id)]
+    facts, checkins = reads.facts, reads.checkins
     if not students:
         return ctx.reply(NO_INTERNS if ctx.role == "mentor" else NO_STUDENTS)
     day = fmt_day(ctx.today, ctx.lang)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
 from functools import partial
 
 from sqlalchemy import Column, String, any_, bindparam, func, insert, literal_column
@@ -45,14 +44,7 @@ def listed(bind, values: Iterable) -> list | str:
     """The value of a list parameter of the statements built by per_dialect (`bind`: a
     Connection or an Engine)."""
     values = list(values)
-    return values if bind.dialect.name == "postgresql" else json.dumps(values, default=_sqlite_date)
-
-
-def _sqlite_date(value):
-    """Dates as SQLite stores them (SQLAlchemy's Date: 'YYYY-MM-DD')."""
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not a list parameter value")
+    return values if bind.dialect.name == "postgresql" else json.dumps(values)
 
 
 def ignoring(table, *key: str) -> dict:

@@ -38,13 +38,11 @@ _JOURNAL = Journal.__table__
 _TICKET = Ticket.__table__
 
 _STUDENT_BY_ID = sa_select(_STUDENT).where(_STUDENT.c.id == bindparam("id"))
-_STUDENT_NAME = sa_select(_STUDENT.c.name).where(_STUDENT.c.id == bindparam("id"))
 _TEACHER_BY_ID = sa_select(_TEACHER).where(_TEACHER.c.id == bindparam("id"))
 _PARENT_BY_ID = sa_select(_PARENT).where(_PARENT.c.id == bindparam("id"))
 _MENTOR_BY_ID = sa_select(_MENTOR).where(_MENTOR.c.id == bindparam("id"))
 _SCHOOL_NAME = sa_select(_SCHOOL.c.name).where(_SCHOOL.c.id == bindparam("id"))
 _COMPANY_NAME = sa_select(_COMPANY.c.name).where(_COMPANY.c.id == bindparam("id"))
-_CLASS_NAME = sa_select(_CLASS.c.name).where(_CLASS.c.id == bindparam("id"))
 _CHILDREN = (
     sa_select(_STUDENT)
     .join(_GUARD, _GUARD.c.student_id == _STUDENT.c.id)
@@ -86,7 +84,6 @@ _LANGUAGES = sa_select(_ACCOUNT.c.language).where(
     _ACCOUNT.c.person_id == bindparam("person_id"),
     _ACCOUNT.c.active.is_(True),
 )
-_TEACHER_NAME = sa_select(_TEACHER.c.name).where(_TEACHER.c.id == bindparam("id"))
 
 
 def _latest_journal(column):
@@ -161,20 +158,10 @@ def student(executor, *, student_id: int) -> Row | None:
     return executor.execute(_STUDENT_BY_ID, {"id": student_id}).first()
 
 
-def student_name(executor, *, student_id: int) -> str:
-    return executor.execute(_STUDENT_NAME, {"id": student_id}).scalar() or ""
-
-
 def person(executor, *, kind: str, person_id: int) -> Row | None:
     """The student, teacher, parent, mentor or school admin a binding points to (or None)."""
     query = _BY_KIND.get(kind)
     return executor.execute(query, {"id": person_id}).first() if query is not None else None
-
-
-def teacher_name(executor, *, teacher_id: int | None) -> str:
-    if teacher_id is None:
-        return ""
-    return executor.execute(_TEACHER_NAME, {"id": teacher_id}).scalar() or ""
 
 
 def account_languages(executor, *, person_kind: str, person_id: int) -> list[str]:
@@ -193,12 +180,6 @@ def company_name(executor, *, company_id: int | None) -> str:
     if company_id is None:
         return ""
     return executor.execute(_COMPANY_NAME, {"id": company_id}).scalar() or ""
-
-
-def class_name(executor, *, class_id: int | None) -> str:
-    if class_id is None:
-        return ""
-    return executor.execute(_CLASS_NAME, {"id": class_id}).scalar() or ""
 
 
 def children_of(executor, *, parent_id: int) -> list[Row]:
