@@ -259,7 +259,11 @@ def _reconcile(session: Session, found: dict, today: date, now: datetime) -> dic
     """Bring the findings table in line with today's violations; returns what changed."""
     session.execute(_drop(FOUND))  # SQLite keeps temp tables past the transaction
     FOUND.create(session.connection())
-    _load_found(session, found)
+    # COPY on PostgreSQL: hundreds of thousands of rows at province scale.
+    violations = (
+        (pid, rule, v.detail, json.dumps(list(v.evidence))) for (pid, rule), v in found.items()
+    )
+    q.load_rows(session, FOUND, violations)
     q.analyze_temp(session, FOUND)
     f, t = Finding.__table__.c, FOUND.c
     created = _insert_new(session, today, now)
@@ -291,32 +295,6 @@ def _reconcile(session: Session, found: dict, today: date, now: datetime) -> dic
         "seen": max(touched or 0, 0),
         "resolved": max(resolved or 0, 0),
     }
-
-
-def _load_found(session: Session, found: dict) -> None:
-    """Today's violations into the temp table: COPY on PostgreSQL (hundreds of thousands of
-    rows at province scale), batched INSERTs on SQLite."""
-    if session.get_bind().dialect.name == "postgresql":
-        raw = session.connection().connection.driver_connection
-        columns = ", ".join(c.name for c in FOUND.columns)
-        with raw.cursor() as cur, cur.copy(f"COPY {FOUND.name} ({columns}) FROM STDIN") as copy:
-            for (pid, rule), v in found.items():
-                copy.write_row((pid, rule, v.detail, json.dumps(list(v.evidence))))
-        return
-    # sqlite3's own executemany over plain tuples: SQLAlchemy's per-row parameter processing
-    # cost more than the inserts themselves for half a million rows.
-    columns = ", ".join(c.name for c in FOUND.columns)
-    cursor = session.connection().connection.driver_connection.cursor()
-    try:
-        cursor.executemany(
-            f"INSERT INTO {FOUND.name} ({columns}) VALUES (?, ?, ?, ?)",
-            (
-                (pid, rule, v.detail, json.dumps(list(v.evidence)))
-                for (pid, rule), v in found.items()
-            ),
-        )
-    finally:
-        cursor.close()
 
 
 def _drop(table: Table):
