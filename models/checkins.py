@@ -100,10 +100,19 @@ def _evidence_at_points(dialect: str):
             item("$[2]").label("student_id"),
         ).subquery("wanted")
     w = wanted.c
-    other = sa_select(c.student_id).where(
-        c.point == w.point, c.day == w.day, c.student_id != w.student_id
+    # Each ordered as its index is (ix_checkins_point_day_student, ix_checkins_student_day):
+    # unordered, PostgreSQL may read the table from its start until a row matches, which at a
+    # point nobody else used that day is every check-in ever made (migration 0013).
+    other = (
+        sa_select(c.student_id)
+        .where(c.point == w.point, c.day == w.day, c.student_id != w.student_id)
+        .order_by(c.student_id)
     )
-    before = sa_select(c.day).where(c.student_id == w.student_id, c.point == w.point, c.day < w.day)
+    before = (
+        sa_select(c.day)
+        .where(c.student_id == w.student_id, c.point == w.point, c.day < w.day)
+        .order_by(c.student_id, c.day.desc())
+    )
     return sa_select(
         w.point,
         w.day,

@@ -16,7 +16,7 @@ class CheckIn(SQLModel, table=True):
         Index("ix_checkins_school_day", "school_id", "day"),
         Index("ix_checkins_student_day", "student_id", "day"),
         Index("ix_checkins_day_at", "day", "at"),
-        Index("ix_checkins_point_day", "point", "day"),
+        Index("ix_checkins_point_day_student", "point", "day", "student_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="schools.id")

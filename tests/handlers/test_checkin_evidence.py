@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, date, datetime
 
+import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
-from models import CheckIn, SchoolDay
+from models import CheckIn, Placement, SchoolDay
+from models.checkins import _EVIDENCE_AT_POINTS
 from tests.factories import GUIYANG, make_student
 
 NEAR = (GUIYANG[0] + 0.0004, GUIYANG[1] + 0.0003)  # ~50 m off
@@ -214,3 +218,36 @@ def test_the_students_status_marks_a_pending_check_in_and_does_not_count_it(
     chat.location(*GUIYANG)
     reply = chat.later(hours=1).send("状态")
     assert "上班 09:00（待核实）" in reply and "本周出勤：0/1 天" in reply
+
+
+def test_the_evidence_read_probes_indexes_whatever_the_statistics(engine, session):
+    """PostgreSQL: with statistics that make a point look common (thousands of check-ins with
+    no point, one busy gate) the generic plan of the evidence read still probes indexes; it
+    once read the whole table from its start until some row matched."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL planner question")
+    student = make_student(session)
+    placement_id = session.exec(select(Placement.id)).first()
+    session.add_all(
+        CheckIn(
+            school_id=student.school_id, student_id=student.id, placement_id=placement_id,
+            day=date(2026, 3, 1 + i % 28), at=datetime(2026, 3, 1, tzinfo=UTC), kind="start",
+            datum="wgs84", distance_m=0.0, within_fence=True,
+            point="" if i % 4 else "26.578659,106.713500",
+        )
+        for i in range(4000)
+    )  # fmt: skip
+    session.commit()
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE checkins"))
+        conn.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        sql = _EVIDENCE_AT_POINTS["postgresql"].compile(dialect=engine.dialect).string
+        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+        sql = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", sql)
+        conn.exec_driver_sql(f"PREPARE evidence AS {sql}")
+        values = {"points": "'{26.578659,106.713501}'", "days": "'{2026-03-02}'",
+                  "student_ids": f"'{{{student.id + 1}}}'"}  # fmt: skip
+        args = ", ".join(values.get(name, "1") for name in names)  # the rest: LIMIT 1
+        plan = conn.exec_driver_sql(f"EXPLAIN EXECUTE evidence({args})").scalars().all()
+        conn.exec_driver_sql("DEALLOCATE evidence")
+    assert not [line for line in plan if "Seq Scan" in line], "\n".join(plan)
