@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
 from models.channel import BindFailure, ChannelAccount, InviteCode
+from models.prepared import Prepared
 
 _ACCOUNT = ChannelAccount.__table__
 _CODE = InviteCode.__table__
@@ -37,12 +38,12 @@ def _bind_statement(dialect):
     ).returning(*_ACCOUNT.c)
 
 
-_BIND = {"postgresql": _bind_statement(postgresql), "sqlite": _bind_statement(sqlite)}
+_BIND = Prepared({"postgresql": _bind_statement(postgresql), "sqlite": _bind_statement(sqlite)})
 _DEACTIVATE = update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("b_id")).values(active=False)
 _CODE_BY_VALUE = sa_select(_CODE).where(_CODE.c.code == bindparam("code"))
 # Conditional: of two senders racing for one code, exactly one claims it. Claiming a code by
 # its value also reads it: one statement where a binding succeeds.
-_CLAIM_BY_VALUE = (
+_CLAIM_BY_VALUE = Prepared(
     update(_CODE)
     .where(
         _CODE.c.code == bindparam("b_code"),
@@ -52,8 +53,10 @@ _CLAIM_BY_VALUE = (
     .values(used_at=bindparam("now"))
     .returning(*_CODE.c)
 )
-_CODE_USER = update(_CODE).where(_CODE.c.id == bindparam("b_id")).values(used_by=bindparam("by"))
-_RECENT_FAILURES = (
+_CODE_USER = Prepared(
+    update(_CODE).where(_CODE.c.id == bindparam("b_id")).values(used_by=bindparam("by"))
+)
+_RECENT_FAILURES = Prepared(
     sa_select(_FAILURE.c.at)
     .where(
         _FAILURE.c.channel == bindparam("channel"),
@@ -110,7 +113,7 @@ def bind_account(
         active=True,
         bound_at=now,
     )
-    return executor.execute(_BIND[_dialect(executor)], values).one()
+    return _BIND.first(executor, values)
 
 
 def deactivate_account(executor, *, account_id: int) -> None:
@@ -124,12 +127,12 @@ def invite_code(executor, *, code: str) -> Row | None:
 def claim_code(executor, *, code: str, now: datetime) -> Row | None:
     """Mark the code `code` used if it exists, is unused and unexpired, and return it; None
     otherwise (invite_code then tells why)."""
-    return executor.execute(_CLAIM_BY_VALUE, {"b_code": code, "now": now}).first()
+    return _CLAIM_BY_VALUE.first(executor, {"b_code": code, "now": now})
 
 
 def set_code_user(executor, *, code_id: int, account_id: int) -> None:
     """Which binding a claimed code made."""
-    executor.execute(_CODE_USER, {"b_id": code_id, "by": account_id})
+    _CODE_USER.run(executor, {"b_id": code_id, "by": account_id})
 
 
 def recent_bind_failures(
@@ -137,7 +140,7 @@ def recent_bind_failures(
 ) -> list[datetime]:
     """The times of a sender's latest wrong codes after `since`, newest first."""
     params = dict(channel=channel, external_id=external_id, since=since, limit=limit)
-    return list(executor.execute(_RECENT_FAILURES, params).scalars())
+    return _RECENT_FAILURES.scalars(executor, params)
 
 
 def count_bind_failures(executor, *, channel: str, external_id: str, since: datetime) -> int:

@@ -14,11 +14,12 @@ from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
-from models.batch_sql import listed, per_dialect
+from models.batch_sql import listed
 from models.channel import ChannelAccount
 from models.checkins import placements_of_students
 from models.leave import Leave
 from models.placement import Placement
+from models.prepared import Prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class DueFacts:
 _ACCOUNT = ChannelAccount.__table__
 _LEAVE = Leave.__table__
 # Built once per dialect: the inbound path reads these for every batch of student messages.
-_FIRST_BINDINGS = per_dialect(
+_FIRST_BINDINGS = Prepared.per_dialect(
     lambda member: (
         sa_select(_ACCOUNT.c.person_id, func.min(_ACCOUNT.c.bound_at))
         .where(
@@ -44,7 +45,7 @@ _FIRST_BINDINGS = per_dialect(
         .group_by(_ACCOUNT.c.person_id)
     )
 )
-_APPROVED_LEAVE = per_dialect(
+_APPROVED_LEAVE = Prepared.per_dialect(
     lambda member: (
         sa_select(_LEAVE.c.student_id, _LEAVE.c.start_date, _LEAVE.c.end_date)
         .where(
@@ -58,16 +59,16 @@ _APPROVED_LEAVE = per_dialect(
 )
 
 
-def _ids(executor, student_ids: Iterable[int]) -> tuple[str, list | str]:
+def _ids(executor, student_ids: Iterable[int]) -> list | str:
     bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
-    return bind.dialect.name, listed(bind, sorted(set(student_ids)))
+    return listed(bind, sorted(set(student_ids)))
 
 
 def first_bindings(executor, *, student_ids: Iterable[int]) -> dict[int, datetime]:
     """When each student's earliest still-active chat account was bound (`executor`: a
     Connection or a Session)."""
-    dialect, ids = _ids(executor, student_ids)
-    rows = executor.execute(_FIRST_BINDINGS[dialect], {"student_ids": ids})
+    ids = _ids(executor, student_ids)
+    rows = _FIRST_BINDINGS.all(executor, {"student_ids": ids})
     return {person_id: bound_at for person_id, bound_at in rows}
 
 
@@ -75,10 +76,10 @@ def approved_leave_days(
     executor, *, student_ids: Iterable[int], first: date, last: date
 ) -> dict[int, list[tuple[date, date]]]:
     """Approved leave ranges touching [first, last], per student (the days are not due)."""
-    dialect, ids = _ids(executor, student_ids)
+    ids = _ids(executor, student_ids)
     params = {"student_ids": ids, "first": first, "last": last}
     out: dict[int, list[tuple[date, date]]] = defaultdict(list)
-    for student_id, start, end in executor.execute(_APPROVED_LEAVE[dialect], params):
+    for student_id, start, end in _APPROVED_LEAVE.all(executor, params):
         out[student_id].append((start, end))
     return dict(out)
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Row
 from models.console import ConsoleUser
 from models.leave import Leave
 from models.people import Student
+from models.prepared import PreparedInsert
 from models.records import MakeupRequest
 from models.tickets import Alert, CaseNote, Ticket
 
@@ -22,8 +23,8 @@ _USER = ConsoleUser.__table__
 _OPEN_COUNT = sa_select(func.count()).where(
     _TICKET.c.student_id == bindparam("student_id"), _TICKET.c.status != "resolved"
 )
-_INSERT_TICKET = insert(_TICKET).returning(_TICKET.c.id)
-_INSERT_NOTE = insert(_NOTE)
+_INSERT_TICKET = PreparedInsert(_TICKET, _TICKET.c.id)
+_INSERT_NOTE = PreparedInsert(_NOTE)
 _ALERT_OF_DAY = sa_select(_ALERT.c.id).where(
     _ALERT.c.kind == bindparam("kind"),
     _ALERT.c.student_id == bindparam("student_id"),
@@ -81,17 +82,15 @@ def set_ticket_category(executor, *, ticket_id: int, categories: list[str], now:
 
 
 def insert_ticket(executor, **values) -> int:
-    return executor.execute(_INSERT_TICKET, values).scalar_one()
+    return _INSERT_TICKET.scalar(executor, values)
 
 
 def add_case_note(
     executor, *, kind: str, case_id: int, actor: str, status: str, note: str, at: datetime
 ) -> None:
     """One step in a case's history (a note alone when the status stays)."""
-    executor.execute(
-        _INSERT_NOTE,
-        dict(case_kind=kind, case_id=case_id, actor=actor[:64], status=status, note=note, at=at),
-    )
+    row = dict(case_kind=kind, case_id=case_id, actor=actor[:64], status=status, note=note, at=at)
+    _INSERT_NOTE.run(executor, row)
 
 
 def note_count(executor, *, kind: str, case_id: int) -> int:

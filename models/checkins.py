@@ -19,6 +19,7 @@ from sqlalchemy.engine import Row
 
 from models.batch_sql import DIALECTS, RowsInsert, ignoring, listed, per_dialect
 from models.placement import Placement
+from models.prepared import Prepared
 from models.records import CheckIn, LocationSample
 from models.stats import count_school_day
 from models.tickets import Alert
@@ -48,7 +49,7 @@ _CHECKINS_BETWEEN = (
     )
     .order_by(_CHECKIN.c.at, _CHECKIN.c.id)
 )
-_PLACEMENTS_OF_MANY = per_dialect(
+_PLACEMENTS_OF_MANY = Prepared.per_dialect(
     lambda member: (
         sa_select(*_PLACEMENT_READ)
         .where(member(_PLACEMENT.c.student_id, "student_ids", Integer))
@@ -65,7 +66,7 @@ _CHECKINS_OF_MANY_ON = per_dialect(
         .order_by(_CHECKIN.c.at, _CHECKIN.c.id)
     )
 )
-_CHECKINS_OF_MANY_BETWEEN = per_dialect(
+_CHECKINS_OF_MANY_BETWEEN = Prepared.per_dialect(
     lambda member: (
         sa_select(*_CHECKIN_READ)
         .where(
@@ -122,8 +123,8 @@ def _evidence_at_points(dialect: str):
     )
 
 
-_EVIDENCE_AT_POINTS = {dialect: _evidence_at_points(dialect) for dialect in DIALECTS}
-_SAMPLES_SINCE = per_dialect(
+_EVIDENCE_AT_POINTS = Prepared({dialect: _evidence_at_points(dialect) for dialect in DIALECTS})
+_SAMPLES_SINCE = Prepared.per_dialect(
     lambda member: (
         sa_select(
             _SAMPLE.c.student_id,
@@ -190,7 +191,7 @@ def placements_of_students(executor, *, student_ids) -> dict[int, list[Row]]:
     """The placements of many students, oldest first, by student id."""
     params = {"student_ids": listed(_bind(executor), sorted(set(student_ids)))}
     out: dict[int, list[Row]] = {}
-    for row in executor.execute(_PLACEMENTS_OF_MANY[_dialect(executor)], params):
+    for row in _PLACEMENTS_OF_MANY.all(executor, params):
         out.setdefault(row.student_id, []).append(row)
     return out
 
@@ -211,7 +212,7 @@ def checkins_of_students_between(
     ids = listed(_bind(executor), sorted(set(student_ids)))
     params = {"student_ids": ids, "start": start, "end": end}
     out: dict[int, list[Row]] = {}
-    for row in executor.execute(_CHECKINS_OF_MANY_BETWEEN[_dialect(executor)], params):
+    for row in _CHECKINS_OF_MANY_BETWEEN.all(executor, params):
         out.setdefault(row.student_id, []).append(row)
     return out
 
@@ -229,7 +230,7 @@ def checkins_at_points(executor, *, wanted) -> dict[str, list[tuple[int, date]]]
     else:
         params = {"wanted": json.dumps([[p, d.isoformat(), s] for p, d, s in wanted])}
     out: dict[str, list[tuple[int, date]]] = {point: [] for point, _, _ in wanted}
-    for row in executor.execute(_EVIDENCE_AT_POINTS[dialect], params):
+    for row in _EVIDENCE_AT_POINTS.all(executor, params):
         if row.other is not None:
             out[row.point].append((row.other, row.day))
         if row.before is not None:
@@ -241,9 +242,7 @@ def samples_of_students_since(executor, *, student_ids, since: datetime) -> dict
     """The location samples (LOCATION events, live updates) of many students since `since`."""
     ids = listed(_bind(executor), sorted(set(student_ids)))
     out: dict[int, list[Row]] = {}
-    for row in executor.execute(
-        _SAMPLES_SINCE[_dialect(executor)], {"student_ids": ids, "since": since}
-    ):
+    for row in _SAMPLES_SINCE.all(executor, {"student_ids": ids, "since": since}):
         out.setdefault(row.student_id, []).append(row)
     return out
 

@@ -18,26 +18,27 @@ from sqlalchemy.engine import Connection, Row
 
 from models.batch_sql import RowsInsert, listed, per_dialect
 from models.channel import ChannelAccount, ConversationState, InboundSeen
+from models.prepared import Prepared
 
 _ACCOUNT = ChannelAccount.__table__
 _STATE = ConversationState.__table__
 _SEEN = InboundSeen.__table__
 
 ACCOUNT_COLUMNS = tuple(c.key for c in _ACCOUNT.c)
-_SENDERS = per_dialect(
+_SENDERS = Prepared.per_dialect(
     lambda member: sa_select(_ACCOUNT).where(
         _ACCOUNT.c.channel == bindparam("channel"),
         _ACCOUNT.c.active.is_(True),
         member(_ACCOUNT.c.external_id, "external_ids", String),
     )
 )
-_STATES = per_dialect(
+_STATES = Prepared.per_dialect(
     lambda member: sa_select(_STATE).where(
         _STATE.c.channel == bindparam("channel"),
         member(_STATE.c.external_id, "external_ids", String),
     )
 )
-_STORED = per_dialect(
+_STORED = Prepared.per_dialect(
     lambda member: sa_select(_SEEN.c.dedup_key, _SEEN.c.reply).where(
         _SEEN.c.channel == bindparam("channel"),
         member(_SEEN.c.dedup_key, "keys", String),
@@ -57,20 +58,20 @@ KEY_LENGTH = 128  # inbound_seen.dedup_key
 def senders(conn: Connection, *, channel: str, external_ids: Iterable[str]) -> dict[str, Row]:
     """The active binding of each sender that has one, by external id."""
     params = {"channel": channel, "external_ids": listed(conn, sorted(set(external_ids)))}
-    return {row.external_id: row for row in conn.execute(_SENDERS[conn.dialect.name], params)}
+    return {row.external_id: row for row in _SENDERS.all(conn, params)}
 
 
 def dialog_states(conn: Connection, *, channel: str, external_ids: Iterable[str]) -> dict[str, Row]:
     """The stored dialog state of each sender that has one (expired ones included)."""
     params = {"channel": channel, "external_ids": listed(conn, sorted(set(external_ids)))}
-    return {row.external_id: row for row in conn.execute(_STATES[conn.dialect.name], params)}
+    return {row.external_id: row for row in _STATES.all(conn, params)}
 
 
 def stored_replies(conn: Connection, *, channel: str, keys: Iterable[str]) -> dict[str, str]:
     """The inbound keys among `keys` already recorded, with their stored replies ('' if none)."""
     wanted = sorted({key[:KEY_LENGTH] for key in keys})
     params = {"channel": channel, "keys": listed(conn, wanted)}
-    rows = conn.execute(_STORED[conn.dialect.name], params)
+    rows = _STORED.all(conn, params)
     return {row.dedup_key: row.reply or "" for row in rows}
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Integer, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 
-from models.batch_sql import listed, per_dialect
+from models.batch_sql import listed
 from models.channel import ChannelAccount
 from models.console import ConsoleUser
 from models.people import (
@@ -23,6 +23,7 @@ from models.people import (
     Student,
     Teacher,
 )
+from models.prepared import Prepared
 from models.records import Journal
 from models.tickets import Ticket
 
@@ -97,26 +98,28 @@ def _latest_journal(column):
 
 
 # What a student's 状态 shows, in one statement instead of one per line.
-_SUMMARY = sa_select(
-    _STUDENT.c.name,
-    _STUDENT.c.student_no,
-    sa_select(_SCHOOL.c.name)
-    .where(_SCHOOL.c.id == _STUDENT.c.school_id)
-    .scalar_subquery()
-    .label("school"),
-    sa_select(_COMPANY.c.name)
-    .where(_COMPANY.c.id == bindparam("company_id"))
-    .scalar_subquery()
-    .label("company"),
-    sa_select(func.count())
-    .where(_TICKET.c.student_id == _STUDENT.c.id, _TICKET.c.status != "resolved")
-    .scalar_subquery()
-    .label("open_tickets"),
-    _latest_journal(_JOURNAL.c.kind).label("journal_kind"),
-    _latest_journal(_JOURNAL.c.period_start).label("journal_period_start"),
-    _latest_journal(_JOURNAL.c.status).label("journal_status"),
-    _latest_journal(_JOURNAL.c.score).label("journal_score"),
-).where(_STUDENT.c.id == bindparam("id"))
+_SUMMARY = Prepared(
+    sa_select(
+        _STUDENT.c.name,
+        _STUDENT.c.student_no,
+        sa_select(_SCHOOL.c.name)
+        .where(_SCHOOL.c.id == _STUDENT.c.school_id)
+        .scalar_subquery()
+        .label("school"),
+        sa_select(_COMPANY.c.name)
+        .where(_COMPANY.c.id == bindparam("company_id"))
+        .scalar_subquery()
+        .label("company"),
+        sa_select(func.count())
+        .where(_TICKET.c.student_id == _STUDENT.c.id, _TICKET.c.status != "resolved")
+        .scalar_subquery()
+        .label("open_tickets"),
+        _latest_journal(_JOURNAL.c.kind).label("journal_kind"),
+        _latest_journal(_JOURNAL.c.period_start).label("journal_period_start"),
+        _latest_journal(_JOURNAL.c.status).label("journal_status"),
+        _latest_journal(_JOURNAL.c.score).label("journal_score"),
+    ).where(_STUDENT.c.id == bindparam("id"))
+)
 
 _BY_KIND = {"student": _STUDENT_BY_ID, "teacher": _TEACHER_BY_ID, "parent": _PARENT_BY_ID}
 _BY_KIND["mentor"] = _MENTOR_BY_ID
@@ -138,20 +141,20 @@ def _with_names(member):
     ).where(member(_STUDENT.c.id, "student_ids", Integer))
 
 
-_WITH_NAMES = per_dialect(_with_names)
+_WITH_NAMES = Prepared.per_dialect(_with_names)
 
 
 def students_with_names(executor, *, student_ids) -> dict[int, Row]:
     """Students by id, each row with `class_name` and `teacher_name` besides its columns."""
     bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
     params = {"student_ids": listed(bind, sorted(set(student_ids)))}
-    return {row.id: row for row in executor.execute(_WITH_NAMES[bind.dialect.name], params)}
+    return {row.id: row for row in _WITH_NAMES.all(executor, params)}
 
 
 def student_summary(executor, *, student_id: int, company_id: int | None) -> Row | None:
     """A student's name and number, school, a company's name, open tickets and last journal
     (journal_kind, journal_period_start, journal_status, journal_score; None without one)."""
-    return executor.execute(_SUMMARY, {"id": student_id, "company_id": company_id}).first()
+    return _SUMMARY.first(executor, {"id": student_id, "company_id": company_id})
 
 
 def student(executor, *, student_id: int) -> Row | None:

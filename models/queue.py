@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import String, bindparam, func, insert, select, update
+from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.channel import ChannelAccount
 from models.outbox import OutboxMessage
+from models.prepared import Prepared, PreparedInsert
 
 KEY_LENGTH = 160  # outbox.idempotency_key
 
@@ -36,14 +37,23 @@ def _insert_or_skip(dialect_name: str, table, key: str):
     return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
+@cache
+def _insert_or_skip_prepared(dialect_name: str, table, key: str) -> PreparedInsert:
+    """The same for a few rows, each run on the driver (models.prepared)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return PreparedInsert(
+        table, build=lambda t: dialect.insert(t).on_conflict_do_nothing(index_elements=[key])
+    )
+
+
 def insert_ignoring_duplicates(executor, table, rows: list[dict], *, key: str) -> int:
     """INSERT rows, skipping those whose unique `key` already exists; returns rows inserted."""
     if not rows:
         return 0
-    stmt = _insert_or_skip(_dialect_name(executor), table, key)
     if len(rows) <= FEW_ROWS:  # a message's own pushes: the per-message hot path
-        counts = (executor.execute(stmt, row, execution_options=COUNT_ROWS) for row in rows)
-        return sum(max(result.rowcount or 0, 0) for result in counts)
+        one_by_one = _insert_or_skip_prepared(_dialect_name(executor), table, key)
+        return sum(one_by_one.run(executor, row) for row in rows)
+    stmt = _insert_or_skip(_dialect_name(executor), table, key)
     result = executor.execute(stmt, rows, execution_options=COUNT_ROWS)
     return max(result.rowcount or 0, 0)
 
@@ -99,8 +109,10 @@ def queue_rows_returning_ids(executor, rows: list[dict]) -> list[int]:
     """Insert built rows whose keys are new (the replies to one message); their ids, in order."""
     if not rows:
         return []
-    table = OutboxMessage.__table__
-    return [executor.execute(insert(table).returning(table.c.id), row).scalar_one() for row in rows]
+    return [_INSERT_RETURNING_ID.scalar(executor, row) for row in rows]
+
+
+_INSERT_RETURNING_ID = PreparedInsert(OutboxMessage.__table__, OutboxMessage.__table__.c.id)
 
 
 def settle_pushed(engine, *, sent: dict[int, str], unsent: list[int], now: datetime) -> None:
@@ -158,9 +170,7 @@ def enqueue(
         expires_at=expires_at,
     )
     row["key"] = key  # the account's part is added in SQL, then the whole cut to KEY_LENGTH
-    statement = _to_every_account(_dialect_name(executor), tuple(row))
-    result = executor.execute(statement, row, execution_options=COUNT_ROWS)
-    return max(result.rowcount or 0, 0)
+    return _to_every_account(_dialect_name(executor), tuple(row)).run(executor, row)
 
 
 @cache
@@ -184,4 +194,4 @@ def _to_every_account(dialect_name: str, names: tuple[str, ...]):
     )
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table).from_select(columns, accounts)
-    return statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return Prepared(statement.on_conflict_do_nothing(index_elements=["idempotency_key"]))

@@ -15,7 +15,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
-from models.batch_sql import RowsInsert, listed, per_dialect
+from models.batch_sql import RowsInsert, listed
+from models.prepared import Prepared
 from models.types import AwareDateTime
 
 
@@ -55,7 +56,7 @@ def claim_nonce(conn, *, timestamp: int, nonce: str, digest: str, at: datetime) 
 
 
 # The timestamps first: they lead the primary key (a nonce alone would read the whole table).
-_STORED = per_dialect(
+_STORED = Prepared.per_dialect(
     lambda member: sa_select(_TABLE.c.timestamp, _TABLE.c.nonce, _TABLE.c.digest).where(
         member(_TABLE.c.timestamp, "timestamps", BigInteger),
         member(_TABLE.c.nonce, "nonces", String),
@@ -71,7 +72,7 @@ def stored_nonces(conn, *, pairs) -> dict[tuple[int, str], str]:
         "timestamps": listed(conn, sorted({int(timestamp) for timestamp, _ in pairs})),
         "nonces": listed(conn, sorted({nonce for _, nonce in pairs})),
     }
-    rows = conn.execute(_STORED[conn.dialect.name], params)
+    rows = _STORED.all(conn, params)
     return {(r.timestamp, r.nonce): r.digest for r in rows if (r.timestamp, r.nonce) in pairs}
 
 

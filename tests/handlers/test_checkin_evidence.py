@@ -241,7 +241,7 @@ def test_the_evidence_read_probes_indexes_whatever_the_statistics(engine, sessio
     with engine.begin() as conn:
         conn.execute(text("ANALYZE checkins"))
         conn.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-        sql = _EVIDENCE_AT_POINTS["postgresql"].compile(dialect=engine.dialect).string
+        sql = _EVIDENCE_AT_POINTS.statements["postgresql"].compile(dialect=engine.dialect).string
         names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
         sql = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", sql)
         conn.exec_driver_sql(f"PREPARE evidence AS {sql}")

@@ -1,0 +1,210 @@
+"""Prepared: a statement compiled once per dialect and run on the driver's own cursor.
+
+The inbound path's batches run a dozen reads per batch and a few per message. SQLAlchemy's
+work around each execution (a cache lookup, building an execution context, reading the
+cursor's description into a result object, every row through a Row) cost more CPU than the
+database's own work, and on PostgreSQL that CPU is spent holding the GIL the event loop needs.
+Here the statement is compiled once per dialect; each execution converts the parameters with
+the bind processors SQLAlchemy would use, runs the SQL on the DBAPI connection under the same
+transaction, and converts the columns with the same result processors into light rows
+(named tuples, so `row.name`, `row[0]`, unpacking and `row._mapping` still work).
+
+The rows are exactly what SQLAlchemy returns for the statement. Given a Session, or a
+Connection with event listeners or echo on (tests that count statements, debugging), it runs
+through SQLAlchemy as usual.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from sqlalchemy import bindparam, insert
+from sqlalchemy.engine import Connection
+
+
+class _RowBase(tuple):
+    __slots__ = ()
+
+    @property
+    def _mapping(self) -> dict:
+        return self._asdict()
+
+
+class Prepared:
+    """A SELECT (or a DML ... RETURNING), or {dialect name: one} for statements that differ."""
+
+    def __init__(self, statement):
+        self.statements = statement if isinstance(statement, dict) else None
+        self.statement = None if isinstance(statement, dict) else statement
+        self._plans: dict[type, list] = {}  # per dialect class (its driver's paramstyle)
+
+    @classmethod
+    def per_dialect(cls, build) -> Prepared:
+        """Prepared(models.batch_sql.per_dialect(build)): a list parameter per dialect."""
+        from models.batch_sql import per_dialect
+
+        return cls(per_dialect(build))
+
+    def _for(self, dialect):
+        if self.statements is not None:
+            return self.statements[dialect.name]
+        return self.statement
+
+    def _plan(self, dialect) -> list:
+        plan = self._plans.get(type(dialect))
+        if plan is not None:
+            return plan
+        statement = self._for(dialect)
+        compiled = statement.compile(dialect=dialect)
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            # Python-side column defaults are SQLAlchemy's to compute: name every column.
+            missing = [c.key for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+            raise ValueError(f"Prepared statements name every column with a default: {missing}")
+        binds = compiled.binds
+        # Values bound when the statement was built (a LIMIT's, say); the rest come per call.
+        defaults = {name: b.effective_value for name, b in binds.items() if not b.required}
+        names = list(compiled.positiontup) if compiled.positional else list(dict.fromkeys(binds))
+        params = tuple(
+            (name, defaults.get(name), _bind_processor(binds[name].type, dialect)) for name in names
+        )
+        # The columns as SQLAlchemy's own results name and convert them; the converters need
+        # the driver's column types, known after the first execution (see _converters).
+        columns = tuple(entry.type for entry in compiled._result_columns)
+        keys = [entry.keyname for entry in compiled._result_columns]
+        row_type = type("Row", (_RowBase, namedtuple("_Row", keys, rename=True)), {"__slots__": ()})
+        plan = [compiled.string, compiled.positional, params, columns, None, row_type._make]
+        self._plans[type(dialect)] = plan
+        return plan
+
+    @staticmethod
+    def _converters(plan: list, dialect, description) -> tuple:
+        converters = tuple(
+            (i, process)
+            for i, (type_, described) in enumerate(zip(plan[3], description, strict=True))
+            if (process := _result_processor(type_, dialect, described[1])) is not None
+        )
+        plan[4] = converters
+        return converters
+
+    def all(self, executor, params: dict | None = None) -> list:
+        """The rows of the statement for `params`."""
+        params = params or {}
+        if not isinstance(executor, Connection) or _observed(executor):
+            bind = executor if isinstance(executor, Connection) else executor.get_bind()
+            return list(executor.execute(self._for(bind.dialect), params))
+        plan = self._plan(executor.dialect)
+        sql, positional, wanted, _, converters, make = plan
+        values = _values(positional, wanted, params)
+        cursor = executor.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, values)
+            fetched = cursor.fetchall()
+            if converters is None:
+                converters = self._converters(plan, executor.dialect, cursor.description)
+        finally:
+            cursor.close()
+        if not converters:
+            return [make(row) for row in fetched]
+        out = []
+        for row in fetched:
+            row = list(row)
+            for i, process in converters:
+                row[i] = process(row[i])
+            out.append(make(row))
+        return out
+
+    def run(self, executor, params: dict | list[dict] | None = None) -> int:
+        """Execute a statement that returns no rows (a list: one executemany); the row count."""
+        if not isinstance(executor, Connection) or _observed(executor):
+            bind = executor if isinstance(executor, Connection) else executor.get_bind()
+            options = {"preserve_rowcount": True}
+            result = executor.execute(
+                self._for(bind.dialect), params or {}, execution_options=options
+            )
+            return max(result.rowcount or 0, 0)
+        sql, positional, wanted, _, _, _ = self._plan(executor.dialect)
+        cursor = executor.connection.dbapi_connection.cursor()
+        try:
+            if isinstance(params, list):
+                cursor.executemany(sql, [_values(positional, wanted, p) for p in params])
+            else:
+                cursor.execute(sql, _values(positional, wanted, params or {}))
+            return max(cursor.rowcount or 0, 0)
+        finally:
+            cursor.close()
+
+    def first(self, executor, params: dict | None = None):
+        rows = self.all(executor, params)
+        return rows[0] if rows else None
+
+    def scalar(self, executor, params: dict | None = None):
+        row = self.first(executor, params)
+        return row[0] if row is not None else None
+
+    def scalars(self, executor, params: dict | None = None) -> list:
+        return [row[0] for row in self.all(executor, params)]
+
+
+class PreparedInsert:
+    """INSERT INTO `table` the columns a row names (one Prepared per set of names), with
+    `returning` columns if given: columns a row leaves out keep their defaults."""
+
+    def __init__(self, table, *returning, build=None):
+        self.table, self.returning = table, returning
+        self.build = build or (lambda table: insert(table))  # e.g. an ON CONFLICT variant
+        self._by_names: dict[tuple, Prepared] = {}
+
+    def _for(self, names: tuple) -> Prepared:
+        found = self._by_names.get(names)
+        if found is None:
+            statement = self.build(self.table).values({name: bindparam(name) for name in names})
+            if self.returning:
+                statement = statement.returning(*self.returning)
+            found = self._by_names[names] = Prepared(statement)
+        return found
+
+    def _with_defaults(self, row: dict) -> dict:
+        """The row with each column default it leaves out (as SQLAlchemy would add it)."""
+        for column in self.table.c:
+            default = column.default
+            if default is None or column.key in row:
+                continue
+            if default.is_clause_element:  # SQL defaults: not for this path
+                raise ValueError(f"{self.table.name}.{column.key} has a SQL default")
+            row[column.key] = default.arg(None) if default.is_callable else default.arg
+        return row
+
+    def run(self, executor, row: dict) -> int:
+        row = self._with_defaults(dict(row))
+        return self._for(tuple(row)).run(executor, row)
+
+    def scalar(self, executor, row: dict):
+        row = self._with_defaults(dict(row))
+        return self._for(tuple(row)).scalar(executor, row)
+
+
+def _values(positional: bool, wanted: tuple, params: dict):
+    """The driver's parameters: each through its bind processor, in the SQL's order."""
+    if positional:
+        return tuple(
+            params.get(name, default) if process is None else process(params.get(name, default))
+            for name, default, process in wanted
+        )
+    values = {}
+    for name, default, process in wanted:
+        value = params.get(name, default)
+        values[name] = value if process is None else process(value)
+    return values
+
+
+def _observed(conn: Connection) -> bool:
+    """Someone listens to this connection's statements (events, echo): let SQLAlchemy run it."""
+    return conn._has_events or conn.engine._has_events or conn._echo
+
+
+def _bind_processor(type_, dialect):
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _result_processor(type_, dialect, coltype):
+    return type_.dialect_impl(dialect).result_processor(dialect, coltype)

@@ -1,0 +1,112 @@
+"""models.prepared: the driver-level path returns exactly what SQLAlchemy returns."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import bindparam, event, func, insert, update
+from sqlalchemy import select as sa_select
+
+from models import CheckIn, Placement
+from models.prepared import Prepared, PreparedInsert
+from models.tickets import CaseNote
+from tests.factories import make_student
+
+_CHECKIN = CheckIn.__table__
+_NOTE = CaseNote.__table__
+
+
+def _checkins(session, n: int = 3) -> int:
+    student = make_student(session)
+    placement_id = session.exec(sa_select(Placement.id)).scalar()
+    session.add_all(
+        CheckIn(
+            school_id=student.school_id, student_id=student.id, placement_id=placement_id,
+            day=date(2026, 3, 2 + i), at=datetime(2026, 3, 2 + i, 1, 0, 30, tzinfo=UTC),
+            kind="start", raw_lat=26.5 + i / 10, raw_lng=None, datum="wgs84",
+            distance_m=12.5 * i, within_fence=i % 2 == 0, point=None if i else "p",
+        )
+        for i in range(n)
+    )  # fmt: skip
+    session.commit()
+    return student.id
+
+
+def test_rows_equal_sqlalchemys_in_values_types_and_names(engine, session):
+    student_id = _checkins(session)
+    c = _CHECKIN.c
+    statement = (
+        sa_select(
+            c.id, c.day, c.at, c.within_fence, c.raw_lat, c.raw_lng, c.distance_m, c.point,
+            func.min(c.day).over().label("first_day"),
+            sa_select(func.count()).where(c.student_id == bindparam("student_id"))
+            .scalar_subquery().label("n"),
+        )
+        .where(c.student_id == bindparam("student_id"), c.day >= bindparam("since"))
+        .order_by(c.id)
+        .limit(5)
+    )  # fmt: skip
+    params = {"student_id": student_id, "since": date(2026, 3, 3)}
+    with engine.connect() as conn:
+        expected = conn.execute(statement, params).all()
+        rows = Prepared(statement).all(conn, params)
+    assert [tuple(r) for r in rows] == [tuple(r) for r in expected]
+    assert [r._mapping for r in rows] == [dict(r._mapping) for r in expected]
+    assert [type(v) for v in rows[0]] == [type(v) for v in expected[0]]
+    assert rows[0].at == datetime(2026, 3, 3, 1, 0, 30, tzinfo=UTC)  # aware, as stored
+    assert rows[0].day == date(2026, 3, 3) and rows[0].n == 3
+
+
+def test_dml_with_and_without_returning(engine, session):
+    student_id = _checkins(session)
+    c = _CHECKIN.c
+    flag = Prepared(
+        update(_CHECKIN).where(c.student_id == bindparam("s")).values(flags=bindparam("f"))
+    )
+    moved = Prepared(
+        update(_CHECKIN)
+        .where(c.student_id == bindparam("s"), c.day == bindparam("d"))
+        .values(label=bindparam("label"))
+        .returning(c.id, c.label)
+    )
+    with engine.begin() as conn:
+        assert flag.run(conn, {"s": student_id, "f": "same_point"}) == 3
+        assert flag.run(conn, [{"s": student_id, "f": "x"}, {"s": 0, "f": "y"}]) == 3
+        (row,) = moved.all(conn, {"s": student_id, "d": date(2026, 3, 3), "label": "门口"})
+        assert row.label == "门口"
+    with engine.connect() as conn:
+        flags = conn.execute(sa_select(c.flags).where(c.student_id == student_id)).scalars()
+        assert set(flags) == {"x"}
+
+
+def test_an_insert_of_some_columns_keeps_the_others_defaults(engine):
+    notes = PreparedInsert(_NOTE, _NOTE.c.id)
+    before = datetime.now(UTC)
+    with engine.begin() as conn:
+        note_id = notes.scalar(
+            conn, {"case_kind": "ticket", "case_id": 7, "actor": "t", "status": "open"}
+        )
+        notes.run(conn, {"case_kind": "ticket", "case_id": 7, "actor": "t", "status": "x"})
+        rows = conn.execute(sa_select(_NOTE).order_by(_NOTE.c.id)).all()
+    assert rows[0].id == note_id and len(rows) == 2
+    assert all(r.note == "" and r.at >= before for r in rows)
+
+
+def test_a_statement_that_leaves_a_python_default_out_is_refused(engine):
+    with engine.begin() as conn, pytest.raises(ValueError, match="default"):
+        Prepared(insert(_NOTE).values(case_kind=bindparam("k"))).run(conn, {"k": "ticket"})
+
+
+def test_with_statement_listeners_it_runs_through_sqlalchemy(engine, session):
+    student_id = _checkins(session)
+    seen = []
+    listen = lambda conn, cursor, statement, *args: seen.append(statement)  # noqa: E731
+    statement = sa_select(_CHECKIN.c.id).where(_CHECKIN.c.student_id == bindparam("s"))
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        with engine.connect() as conn:
+            rows = Prepared(statement).all(conn, {"s": student_id})
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert len(rows) == 3 and len(seen) == 1
