@@ -43,24 +43,25 @@ from core.evidence import point_key, sample_since
 from core.page_token import PAGE_KEY_NAME, derive_key
 from core.settings import Settings
 from handlers.base import BATCH_SENDERS, Context, StudentFacts
-from models.attendance import DueFacts, approved_leave_days, first_bindings
+from models.attendance import DueFacts, approved_leave_days_read, first_bindings_read
 from models.checkins import (
-    checkins_at_points,
-    checkins_of_students_between,
-    placements_of_students,
-    samples_of_students_since,
+    checkins_at_points_read,
+    checkins_of_students_between_read,
+    placements_of_students_read,
+    samples_of_students_since_read,
 )
 from models.inbound import (
     KEY_LENGTH,
     claim_inbounds,
-    dialog_states,
-    senders,
-    stored_replies,
+    dialog_states_read,
+    senders_read,
+    stored_replies_read,
     touch_accounts,
 )
-from models.people_queries import students_with_names
+from models.people_queries import students_with_names_read
+from models.prepared import Read, read_all
 from models.queue import outbox_row, queue_rows, queue_rows_returning_ids
-from models.replay import insert_nonces, stored_nonces
+from models.replay import insert_nonces, stored_nonces_read
 from models.secrets import shared_secret
 
 log = logging.getLogger(__name__)
@@ -251,35 +252,43 @@ class Pipeline:
     # --- the writer's side -------------------------------------------------------------------
 
     def prepare(self, conn: Connection, batch: Batch, jobs: list[MessageJob]) -> None:
-        """Read what the batch's messages need in a few statements, whatever their number."""
+        """Read what the batch's messages need in two rounds of reads, whatever their number
+        (on PostgreSQL each round is one round trip: models.prepared.read_all)."""
         state = batch.data[self] = _BatchState()
         batch.before_commit(self, state.flush)
         users: dict[str, set[str]] = {}
         keys: dict[str, set[str]] = {}
-        pairs = [(j.replay_key["timestamp"], j.replay_key["nonce"]) for j in jobs if j.replay_key]
-        if pairs:
-            state.nonces = stored_nonces(conn, pairs=pairs)
         for job in jobs:
             channel = job.inbound.channel
             users.setdefault(channel, set()).add(job.inbound.user_id)
             if job.key:
                 keys.setdefault(channel, set()).add(job.key)
+        reads: list[Read] = []
+        pairs = [(j.replay_key["timestamp"], j.replay_key["nonce"]) for j in jobs if j.replay_key]
+        if pairs:
+            reads.append(stored_nonces_read(conn, pairs=pairs))
         for channel, ids in users.items():
-            bound = senders(conn, channel=channel, external_ids=ids)
-            dialogs = dialog_states(conn, channel=channel, external_ids=ids)
+            reads.append(senders_read(conn, channel=channel, external_ids=ids))
+            reads.append(dialog_states_read(conn, channel=channel, external_ids=ids))
+        for channel, channel_keys in keys.items():
+            reads.append(stored_replies_read(conn, channel=channel, keys=channel_keys))
+        found = iter(read_all(conn, reads))
+        if pairs:
+            state.nonces = next(found)
+        for channel, ids in users.items():
+            bound, dialogs = next(found), next(found)
             for user in ids:
                 state.accounts[(channel, user)] = bound.get(user)
                 state.dialogs[(channel, user)] = dialogs.get(user)
         batch.data[BATCH_SENDERS] = state.accounts  # what handlers may read set-wise
-        for channel, channel_keys in keys.items():
-            stored = stored_replies(conn, channel=channel, keys=channel_keys)
-            state.known.update(((channel, key), reply) for key, reply in stored.items())
+        for channel in keys:
+            state.known.update(((channel, key), reply) for key, reply in next(found).items())
         self._read_students(conn, state, jobs)
 
     def _read_students(self, conn: Connection, state: _BatchState, jobs) -> None:
         """What the batch's student senders' handlers read, set-wise: placements, this week's
-        check-ins, first bindings, approved leave and the students' rows (five statements per
-        batch)."""
+        check-ins, first bindings, approved leave, the students' rows and, for check-ins,
+        their evidence (one round of reads per batch)."""
         tz = self.settings.tz
         days = [job.inbound.at.astimezone(tz).date() for job in jobs]
         students = {
@@ -291,12 +300,18 @@ class Pipeline:
             return
         first = min(days) - timedelta(days=min(days).weekday())  # that week's Monday
         last = max(days)
-        placements = placements_of_students(conn, student_ids=students)
-        checkins = checkins_of_students_between(conn, student_ids=students, start=first, end=last)
-        bound = first_bindings(conn, student_ids=students)
-        leaves = approved_leave_days(conn, student_ids=students, first=first, last=last)
-        rows = students_with_names(conn, student_ids=students)
-        seen, samples, since = self._read_evidence(conn, state, jobs)
+        reads = [
+            placements_of_students_read(conn, student_ids=students),
+            checkins_of_students_between_read(conn, student_ids=students, start=first, end=last),
+            first_bindings_read(conn, student_ids=students),
+            approved_leave_days_read(conn, student_ids=students, first=first, last=last),
+            students_with_names_read(conn, student_ids=students),
+        ]
+        located, since = self._located(state, jobs)
+        if located:
+            reads += self._evidence_reads(conn, located, since)
+        placements, checkins, bound, leaves, rows, *evidence = read_all(conn, reads)
+        seen, samples = evidence if located else (None, {})
         for student_id in students:
             mine = placements.get(student_id, [])
             due = DueFacts(
@@ -312,9 +327,9 @@ class Pipeline:
                 facts.add(row)
             state.facts[student_id] = facts
 
-    def _read_evidence(self, conn: Connection, state: _BatchState, jobs):
-        """What the batch's student check-ins are judged on (core.evidence), in two statements,
-        only when the batch holds a location: (who checked in at its points, samples, since)."""
+    @staticmethod
+    def _located(state: _BatchState, jobs):
+        """The batch's student check-ins with a location, and since when their samples count."""
         located = []
         for job in jobs:
             loc, account = (
@@ -326,16 +341,22 @@ class Pipeline:
             if account is not None and account.person_kind == "student":
                 located.append((job.inbound, account.person_id))
         if not located:
-            return None, {}, None
-        since = sample_since(min(i.at for i, _ in located))
+            return [], None
+        return located, sample_since(min(i.at for i, _ in located))
+
+    def _evidence_reads(self, conn: Connection, located, since) -> list[Read]:
+        """What the batch's check-ins are judged on (core.evidence): who checked in at their
+        points, and the students' location samples."""
         ids = {student_id for _, student_id in located}
         tz = self.settings.tz
         wanted = [
             (point_key(i.location.lat, i.location.lng), i.at.astimezone(tz).date(), student_id)
             for i, student_id in located
         ]
-        seen = checkins_at_points(conn, wanted=wanted)
-        return seen, samples_of_students_since(conn, student_ids=ids, since=since), since
+        return [
+            checkins_at_points_read(conn, wanted=wanted),
+            samples_of_students_since_read(conn, student_ids=ids, since=since),
+        ]
 
     def handle_in(self, job: MessageJob, conn: Connection, batch: Batch) -> Handled:
         """Route and handle one message inside the batch's transaction."""

@@ -19,7 +19,7 @@ from models.channel import ChannelAccount
 from models.checkins import placements_of_students
 from models.leave import Leave
 from models.placement import Placement
-from models.prepared import Prepared
+from models.prepared import Prepared, Read
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,24 +64,38 @@ def _ids(executor, student_ids: Iterable[int]) -> list | str:
     return listed(bind, sorted(set(student_ids)))
 
 
-def first_bindings(executor, *, student_ids: Iterable[int]) -> dict[int, datetime]:
+def first_bindings_read(executor, *, student_ids: Iterable[int]) -> Read:
     """When each student's earliest still-active chat account was bound (`executor`: a
     Connection or a Session)."""
     ids = _ids(executor, student_ids)
-    rows = _FIRST_BINDINGS.all(executor, {"student_ids": ids})
-    return {person_id: bound_at for person_id, bound_at in rows}
+    return Read(_FIRST_BINDINGS, {"student_ids": ids}, dict)
+
+
+def first_bindings(executor, *, student_ids: Iterable[int]) -> dict[int, datetime]:
+    return first_bindings_read(executor, student_ids=student_ids).run(executor)
+
+
+def _leave_ranges(rows) -> dict[int, list[tuple[date, date]]]:
+    out: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for student_id, start, end in rows:
+        out[student_id].append((start, end))
+    return dict(out)
+
+
+def approved_leave_days_read(
+    executor, *, student_ids: Iterable[int], first: date, last: date
+) -> Read:
+    """Approved leave ranges touching [first, last], per student (the days are not due)."""
+    ids = _ids(executor, student_ids)
+    params = {"student_ids": ids, "first": first, "last": last}
+    return Read(_APPROVED_LEAVE, params, _leave_ranges)
 
 
 def approved_leave_days(
     executor, *, student_ids: Iterable[int], first: date, last: date
 ) -> dict[int, list[tuple[date, date]]]:
-    """Approved leave ranges touching [first, last], per student (the days are not due)."""
-    ids = _ids(executor, student_ids)
-    params = {"student_ids": ids, "first": first, "last": last}
-    out: dict[int, list[tuple[date, date]]] = defaultdict(list)
-    for student_id, start, end in _APPROVED_LEAVE.all(executor, params):
-        out[student_id].append((start, end))
-    return dict(out)
+    read = approved_leave_days_read(executor, student_ids=student_ids, first=first, last=last)
+    return read.run(executor)
 
 
 def any_leave_on(session: Session, *, day: date) -> bool:

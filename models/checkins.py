@@ -19,7 +19,7 @@ from sqlalchemy.engine import Row
 
 from models.batch_sql import DIALECTS, RowsInsert, ignoring, listed, per_dialect
 from models.placement import Placement
-from models.prepared import Prepared
+from models.prepared import Prepared, Read
 from models.records import CheckIn, LocationSample
 from models.stats import count_school_day
 from models.tickets import Alert
@@ -187,13 +187,14 @@ def latest_checkin(executor, *, student_id: int) -> Row | None:
     return executor.execute(stmt).first()
 
 
-def placements_of_students(executor, *, student_ids) -> dict[int, list[Row]]:
+def placements_of_students_read(executor, *, student_ids) -> Read:
     """The placements of many students, oldest first, by student id."""
     params = {"student_ids": listed(_bind(executor), sorted(set(student_ids)))}
-    out: dict[int, list[Row]] = {}
-    for row in _PLACEMENTS_OF_MANY.all(executor, params):
-        out.setdefault(row.student_id, []).append(row)
-    return out
+    return Read(_PLACEMENTS_OF_MANY, params, _by_student)
+
+
+def placements_of_students(executor, *, student_ids) -> dict[int, list[Row]]:
+    return placements_of_students_read(executor, student_ids=student_ids).run(executor)
 
 
 def checkins_of_students_on(executor, *, student_ids, day: date) -> dict[int, list[Row]]:
@@ -205,19 +206,30 @@ def checkins_of_students_on(executor, *, student_ids, day: date) -> dict[int, li
     return out
 
 
-def checkins_of_students_between(
-    executor, *, student_ids, start: date, end: date
-) -> dict[int, list[Row]]:
-    """The check-ins of many students on days start..end, oldest first, by student id."""
-    ids = listed(_bind(executor), sorted(set(student_ids)))
-    params = {"student_ids": ids, "start": start, "end": end}
+def _by_student(rows) -> dict[int, list[Row]]:
     out: dict[int, list[Row]] = {}
-    for row in _CHECKINS_OF_MANY_BETWEEN.all(executor, params):
+    for row in rows:
         out.setdefault(row.student_id, []).append(row)
     return out
 
 
-def checkins_at_points(executor, *, wanted) -> dict[str, list[tuple[int, date]]]:
+def checkins_of_students_between_read(executor, *, student_ids, start: date, end: date) -> Read:
+    """The check-ins of many students on days start..end, oldest first, by student id."""
+    ids = listed(_bind(executor), sorted(set(student_ids)))
+    params = {"student_ids": ids, "start": start, "end": end}
+    return Read(_CHECKINS_OF_MANY_BETWEEN, params, _by_student)
+
+
+def checkins_of_students_between(
+    executor, *, student_ids, start: date, end: date
+) -> dict[int, list[Row]]:
+    read = checkins_of_students_between_read(
+        executor, student_ids=student_ids, start=start, end=end
+    )
+    return read.run(executor)
+
+
+def checkins_at_points_read(executor, *, wanted) -> Read:
     """(student id, day) pairs at the points of `wanted` ((point, day, student id) triples,
     point as core.evidence.point_key): enough to tell whether each student was at the point
     on an earlier day, and whether someone else was there that day (not every check-in ever
@@ -229,22 +241,33 @@ def checkins_at_points(executor, *, wanted) -> dict[str, list[tuple[int, date]]]
         params = {"points": points, "days": days, "student_ids": students}
     else:
         params = {"wanted": json.dumps([[p, d.isoformat(), s] for p, d, s in wanted])}
-    out: dict[str, list[tuple[int, date]]] = {point: [] for point, _, _ in wanted}
-    for row in _EVIDENCE_AT_POINTS.all(executor, params):
-        if row.other is not None:
-            out[row.point].append((row.other, row.day))
-        if row.before is not None:
-            out[row.point].append((row.student_id, row.before))
-    return out
+
+    def shape(rows) -> dict[str, list[tuple[int, date]]]:
+        out: dict[str, list[tuple[int, date]]] = {point: [] for point, _, _ in wanted}
+        for row in rows:
+            if row.other is not None:
+                out[row.point].append((row.other, row.day))
+            if row.before is not None:
+                out[row.point].append((row.student_id, row.before))
+        return out
+
+    return Read(_EVIDENCE_AT_POINTS, params, shape)
+
+
+def checkins_at_points(executor, *, wanted) -> dict[str, list[tuple[int, date]]]:
+    return checkins_at_points_read(executor, wanted=wanted).run(executor)
+
+
+def samples_of_students_since_read(executor, *, student_ids, since: datetime) -> Read:
+    """The location samples (LOCATION events, live updates) of many students since `since`."""
+    ids = listed(_bind(executor), sorted(set(student_ids)))
+    return Read(_SAMPLES_SINCE, {"student_ids": ids, "since": since}, _by_student)
 
 
 def samples_of_students_since(executor, *, student_ids, since: datetime) -> dict[int, list[Row]]:
-    """The location samples (LOCATION events, live updates) of many students since `since`."""
-    ids = listed(_bind(executor), sorted(set(student_ids)))
-    out: dict[int, list[Row]] = {}
-    for row in _SAMPLES_SINCE.all(executor, {"student_ids": ids, "since": since}):
-        out.setdefault(row.student_id, []).append(row)
-    return out
+    return samples_of_students_since_read(executor, student_ids=student_ids, since=since).run(
+        executor
+    )
 
 
 def record_checkin(

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Row
 
 from models.batch_sql import RowsInsert, listed, per_dialect
 from models.channel import ChannelAccount, ConversationState, InboundSeen
-from models.prepared import Prepared
+from models.prepared import Prepared, Read
 
 _ACCOUNT = ChannelAccount.__table__
 _STATE = ConversationState.__table__
@@ -55,24 +55,39 @@ _INSERT_SEENS = RowsInsert(_SEEN, ("channel", "dedup_key", "reply", "at"))
 KEY_LENGTH = 128  # inbound_seen.dedup_key
 
 
-def senders(conn: Connection, *, channel: str, external_ids: Iterable[str]) -> dict[str, Row]:
+def _by_external_id(rows) -> dict:
+    return {row.external_id: row for row in rows}
+
+
+def senders_read(conn: Connection, *, channel: str, external_ids: Iterable[str]) -> Read:
     """The active binding of each sender that has one, by external id."""
     params = {"channel": channel, "external_ids": listed(conn, sorted(set(external_ids)))}
-    return {row.external_id: row for row in _SENDERS.all(conn, params)}
+    return Read(_SENDERS, params, _by_external_id)
 
 
-def dialog_states(conn: Connection, *, channel: str, external_ids: Iterable[str]) -> dict[str, Row]:
+def dialog_states_read(conn: Connection, *, channel: str, external_ids: Iterable[str]) -> Read:
     """The stored dialog state of each sender that has one (expired ones included)."""
     params = {"channel": channel, "external_ids": listed(conn, sorted(set(external_ids)))}
-    return {row.external_id: row for row in _STATES.all(conn, params)}
+    return Read(_STATES, params, _by_external_id)
 
 
-def stored_replies(conn: Connection, *, channel: str, keys: Iterable[str]) -> dict[str, str]:
+def stored_replies_read(conn: Connection, *, channel: str, keys: Iterable[str]) -> Read:
     """The inbound keys among `keys` already recorded, with their stored replies ('' if none)."""
     wanted = sorted({key[:KEY_LENGTH] for key in keys})
     params = {"channel": channel, "keys": listed(conn, wanted)}
-    rows = _STORED.all(conn, params)
-    return {row.dedup_key: row.reply or "" for row in rows}
+    return Read(_STORED, params, lambda rows: {row.dedup_key: row.reply or "" for row in rows})
+
+
+def senders(conn: Connection, *, channel: str, external_ids: Iterable[str]) -> dict[str, Row]:
+    return senders_read(conn, channel=channel, external_ids=external_ids).run(conn)
+
+
+def dialog_states(conn: Connection, *, channel: str, external_ids: Iterable[str]) -> dict[str, Row]:
+    return dialog_states_read(conn, channel=channel, external_ids=external_ids).run(conn)
+
+
+def stored_replies(conn: Connection, *, channel: str, keys: Iterable[str]) -> dict[str, str]:
+    return stored_replies_read(conn, channel=channel, keys=keys).run(conn)
 
 
 def claim_inbounds(conn: Connection, rows: list[dict]) -> None:

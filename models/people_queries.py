@@ -23,7 +23,7 @@ from models.people import (
     Student,
     Teacher,
 )
-from models.prepared import Prepared
+from models.prepared import Prepared, Read
 from models.records import Journal
 from models.tickets import Ticket
 
@@ -144,11 +144,15 @@ def _with_names(member):
 _WITH_NAMES = Prepared.per_dialect(_with_names)
 
 
-def students_with_names(executor, *, student_ids) -> dict[int, Row]:
+def students_with_names_read(executor, *, student_ids) -> Read:
     """Students by id, each row with `class_name` and `teacher_name` besides its columns."""
     bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
     params = {"student_ids": listed(bind, sorted(set(student_ids)))}
-    return {row.id: row for row in _WITH_NAMES.all(executor, params)}
+    return Read(_WITH_NAMES, params, lambda rows: {row.id: row for row in rows})
+
+
+def students_with_names(executor, *, student_ids) -> dict[int, Row]:
+    return students_with_names_read(executor, student_ids=student_ids).run(executor)
 
 
 def student_summary(executor, *, student_id: int, company_id: int | None) -> Row | None:

@@ -17,6 +17,8 @@ through SQLAlchemy as usual.
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import bindparam, insert
 from sqlalchemy.engine import Connection
@@ -93,16 +95,19 @@ class Prepared:
             bind = executor if isinstance(executor, Connection) else executor.get_bind()
             return list(executor.execute(self._for(bind.dialect), params))
         plan = self._plan(executor.dialect)
-        sql, positional, wanted, _, converters, make = plan
-        values = _values(positional, wanted, params)
-        cursor = executor.connection.dbapi_connection.cursor()
+        cursor = _driver(executor).cursor()
         try:
-            cursor.execute(sql, values)
-            fetched = cursor.fetchall()
-            if converters is None:
-                converters = self._converters(plan, executor.dialect, cursor.description)
+            cursor.execute(plan[0], _values(plan[1], plan[2], params))
+            return self._rows(plan, executor.dialect, cursor)
         finally:
             cursor.close()
+
+    def _rows(self, plan: list, dialect, cursor) -> list:
+        """The executed statement's rows, each column as SQLAlchemy would convert it."""
+        fetched = cursor.fetchall()
+        converters, make = plan[4], plan[5]
+        if converters is None:
+            converters = self._converters(plan, dialect, cursor.description)
         if not converters:
             return [make(row) for row in fetched]
         out = []
@@ -123,7 +128,7 @@ class Prepared:
             )
             return max(result.rowcount or 0, 0)
         sql, positional, wanted, _, _, _ = self._plan(executor.dialect)
-        cursor = executor.connection.dbapi_connection.cursor()
+        cursor = _driver(executor).cursor()
         try:
             if isinstance(params, list):
                 cursor.executemany(sql, [_values(positional, wanted, p) for p in params])
@@ -143,6 +148,46 @@ class Prepared:
 
     def scalars(self, executor, params: dict | None = None) -> list:
         return [row[0] for row in self.all(executor, params)]
+
+
+class Read:
+    """A read to run with others (read_all): its statement, parameters and how its rows are
+    shaped for the caller (a dict by key, say)."""
+
+    __slots__ = ("params", "prepared", "shape")
+
+    def __init__(self, prepared: Prepared, params: dict, shape: Callable[[list], Any] = list):
+        self.prepared, self.params, self.shape = prepared, params, shape
+
+    def run(self, executor) -> Any:
+        return self.shape(self.prepared.all(executor, self.params))
+
+
+def read_all(executor, reads: list[Read]) -> list:
+    """Each read's shaped rows, in order. On PostgreSQL they travel together: psycopg's
+    pipeline mode sends every statement, then reads every answer, one round trip for all
+    (a writer thread that waits once, not once per statement, for its answers and the GIL)."""
+    if (
+        not isinstance(executor, Connection)
+        or executor.dialect.name != "postgresql"
+        or _observed(executor)
+        or len(reads) < 2
+    ):
+        return [read.run(executor) for read in reads]
+    dialect = executor.dialect
+    raw = _driver(executor)
+    sent = []
+    try:
+        with raw.pipeline():
+            for read in reads:
+                plan = read.prepared._plan(dialect)
+                cursor = raw.cursor()
+                sent.append((read, plan, cursor))
+                cursor.execute(plan[0], _values(plan[1], plan[2], read.params))
+        return [read.shape(read.prepared._rows(plan, dialect, cur)) for read, plan, cur in sent]
+    finally:
+        for _, _, cursor in sent:
+            cursor.close()
 
 
 class PreparedInsert:
@@ -195,6 +240,14 @@ def _values(positional: bool, wanted: tuple, params: dict):
         value = params.get(name, default)
         values[name] = value if process is None else process(value)
     return values
+
+
+def _driver(conn: Connection):
+    """The DBAPI connection under `conn`, its transaction begun as SQLAlchemy's first statement
+    would begin it (so that conn.commit() and conn.rollback() apply to what runs here)."""
+    if not conn.in_transaction():
+        conn.begin()
+    return conn.connection.dbapi_connection
 
 
 def _observed(conn: Connection) -> bool:

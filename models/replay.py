@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
 from models.batch_sql import RowsInsert, listed
-from models.prepared import Prepared
+from models.prepared import Prepared, Read
 from models.types import AwareDateTime
 
 
@@ -65,15 +65,24 @@ _STORED = Prepared.per_dialect(
 _INSERT = RowsInsert(_TABLE, ("timestamp", "nonce", "digest", "at"))
 
 
-def stored_nonces(conn, *, pairs) -> dict[tuple[int, str], str]:
+def stored_nonces_read(conn, *, pairs) -> Read:
     """The digests of the (timestamp, nonce) pairs among `pairs` already accepted."""
     pairs = set(pairs)
     params = {
         "timestamps": listed(conn, sorted({int(timestamp) for timestamp, _ in pairs})),
         "nonces": listed(conn, sorted({nonce for _, nonce in pairs})),
     }
-    rows = _STORED.all(conn, params)
-    return {(r.timestamp, r.nonce): r.digest for r in rows if (r.timestamp, r.nonce) in pairs}
+    return Read(
+        _STORED,
+        params,
+        lambda rows: {
+            (r.timestamp, r.nonce): r.digest for r in rows if (r.timestamp, r.nonce) in pairs
+        },
+    )
+
+
+def stored_nonces(conn, *, pairs) -> dict[tuple[int, str], str]:
+    return stored_nonces_read(conn, pairs=pairs).run(conn)
 
 
 def insert_nonces(conn, rows: list[dict]) -> None:

@@ -249,13 +249,16 @@ def test_a_key_stored_by_another_process_after_the_read_is_answered_as_a_duplica
     (first,) = batch((_text(now, "维权 老板两个月没发工资了"), "msg:1"))
     _student(session, 1)
     calls = []
-    real = inbound_queries.stored_replies
+    real = inbound_queries.stored_replies_read
 
     def raced(conn, **kwargs):  # the first read misses msg:1, as if stored meanwhile
         calls.append(kwargs["keys"])
-        return {} if len(calls) == 1 else real(conn, **kwargs)
+        read = real(conn, **kwargs)
+        if len(calls) == 1:
+            read.shape = lambda rows: {}
+        return read
 
-    monkeypatch.setattr("bot.pipeline.stored_replies", raced)
+    monkeypatch.setattr("bot.pipeline.stored_replies_read", raced)
     later = now + timedelta(hours=1)
     again, fresh = batch(
         (_text(later, "维权 老板两个月没发工资了"), "msg:1"),

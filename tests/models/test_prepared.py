@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import bindparam, event, func, insert, update
+from sqlalchemy import Integer, String, bindparam, event, func, insert, update
 from sqlalchemy import select as sa_select
 
 from models import CheckIn, Placement
-from models.prepared import Prepared, PreparedInsert
+from models.prepared import Prepared, PreparedInsert, Read, read_all
 from models.tickets import CaseNote
 from tests.factories import make_student
 
@@ -110,3 +110,35 @@ def test_with_statement_listeners_it_runs_through_sqlalchemy(engine, session):
     finally:
         event.remove(engine, "before_cursor_execute", listen)
     assert len(rows) == 3 and len(seen) == 1
+
+
+def test_reads_together_answer_as_each_alone_within_the_transaction(engine, session):
+    student_id = _checkins(session)
+    c = _CHECKIN.c
+    by_day = Prepared(sa_select(c.day, c.kind).where(c.student_id == bindparam("s")))
+    count = Prepared(sa_select(func.count()).where(c.student_id == bindparam("s")))
+    with engine.begin() as conn:
+        # A write of this transaction, not yet committed, is seen by the reads that follow.
+        Prepared(update(_CHECKIN).values(kind=bindparam("k"))).run(conn, {"k": "end"})
+        reads = [
+            Read(by_day, {"s": student_id}, lambda rows: {r.day: r.kind for r in rows}),
+            Read(count, {"s": student_id}, lambda rows: rows[0][0]),
+            Read(count, {"s": 0}),
+        ]
+        together = read_all(conn, reads)
+        alone = [read.run(conn) for read in reads]
+    assert together == alone
+    assert together[0] == {date(2026, 3, d): "end" for d in (2, 3, 4)}
+    assert together[1] == 3 and [tuple(r) for r in together[2]] == [(0,)]
+
+
+def test_a_failing_read_among_others_fails_the_call_and_the_connection_recovers(engine):
+    good = Prepared(sa_select(func.count()).select_from(_CHECKIN))
+    bad = Prepared(sa_select(func.cast(bindparam("x", type_=String), Integer)))
+    with engine.connect() as conn:
+        with pytest.raises(Exception):  # noqa: B017 - the driver's own error, whichever it is
+            read_all(conn, [Read(good, {}), Read(bad, {"x": "not a number"})])
+            if engine.dialect.name == "sqlite":  # SQLite casts anything: nothing to fail
+                raise ValueError("SQLite has no cast error")
+        conn.rollback()
+        assert read_all(conn, [Read(good, {}), Read(good, {})]) == [[(0,)], [(0,)]]
