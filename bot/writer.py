@@ -23,6 +23,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from models.prepared import together
+
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
@@ -76,15 +78,23 @@ class Batch:
 
     def settle(self, conn: Connection) -> None:
         """Write what was left for later, so that the next job sees it (see write_later)."""
+        if self._later:
+            with together(conn):
+                self._settle(conn)
+
+    def _settle(self, conn: Connection) -> None:
         while self._later:
             later, self._later = self._later, {}
             for fn in later.values():
                 fn(conn)
 
     def flush(self, conn: Connection) -> None:
-        self.settle(conn)
-        for fn in self._before_commit.values():
-            fn(conn)
+        """Write everything collected, before the commit. The writers only write (they read
+        no answers), so on PostgreSQL they all travel in one round trip (together)."""
+        with together(conn):
+            self._settle(conn)
+            for fn in self._before_commit.values():
+                fn(conn)
 
 
 Job = Callable[[Connection, Batch], Any]

@@ -65,7 +65,7 @@ def open_ticket(
     )
     add_case_note(
         executor, kind="ticket", case_id=ticket_id, actor=f"student:{student.id}",
-        status="open", note="学生提交", at=now,
+        status="open", note="学生提交", at=now, batch=batch,
     )  # fmt: skip
     today = now.astimezone(settings.tz).date()
     count_school_day(executor, batch=batch, school_id=student.school_id, day=today, tickets=1)
@@ -84,7 +84,9 @@ def open_ticket(
             day=today, severity="urgent", message=f"工单 {values['no']}：{values['text']}",
             now=now, ticket_id=ticket_id,
         )  # fmt: skip
-    tell = partial(_tell, executor, ticket_id=ticket_id, school_id=student.school_id, now=now)
+    tell = partial(
+        _tell, executor, ticket_id=ticket_id, school_id=student.school_id, now=now, batch=batch
+    )
     if student.teacher_id is not None:
         template = TEACHER_URGENT if result.urgent else TEACHER_NEW
         tell("teacher", student.teacher_id, template.format(**values), values=values)
@@ -96,10 +98,20 @@ def open_ticket(
 
 
 def _tell(
-    executor, kind: str, person_id: int, text: str, *, ticket_id, school_id, now, values: dict
+    executor,
+    kind: str,
+    person_id: int,
+    text: str,
+    *,
+    ticket_id,
+    school_id,
+    now,
+    values: dict,
+    batch=None,
 ) -> None:
     enqueue(
         executor,
+        batch=batch,
         now=now,
         person_kind=kind,
         person_id=person_id,

@@ -341,8 +341,9 @@ class Context:
 
     # --- pushing to other people ----------------------------------------------------------
 
-    def notify(self, n: Notification) -> int:
-        """Queue a message to a person's bound chats through the outbox (same transaction)."""
+    def notify(self, n: Notification) -> int | None:
+        """Queue a message to a person's bound chats through the outbox (same transaction;
+        in the writer's batch, written with its other writes just before the commit)."""
         return enqueue(
             self.conn,
             person_kind=n.person_kind,
@@ -355,4 +356,5 @@ class Context:
             school_id=n.school_id,
             quiet_hours=n.quiet_hours,
             expires_at=n.expires_at,
+            batch=self.batch,
         )

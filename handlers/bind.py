@@ -159,7 +159,7 @@ def bind(ctx: Context) -> list[Reply]:
         display_name=inbound.display_name,
         now=ctx.now,
     )
-    set_code_user(ctx.conn, code_id=invite.id, account_id=account.id)
+    set_code_user(ctx.conn, code_id=invite.id, account_id=account.id, batch=ctx.batch)
     ctx.rebind(account)
     _audit(ctx, account, "bind")
     ctx.clear_state()
@@ -224,7 +224,7 @@ def _queue_menu(ctx: Context, role: str | None) -> None:
     row = outbox_row(
         key=key, channel=channel, to=inbound.user_id, now=ctx.now, kind="role_menu", text=text
     )
-    queue_rows(ctx.conn, [row])
+    queue_rows(ctx.conn, [row], batch=ctx.batch)
 
 
 def _audit(ctx: Context, account, action: str) -> None:

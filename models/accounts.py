@@ -130,9 +130,14 @@ def claim_code(executor, *, code: str, now: datetime) -> Row | None:
     return _CLAIM_BY_VALUE.first(executor, {"b_code": code, "now": now})
 
 
-def set_code_user(executor, *, code_id: int, account_id: int) -> None:
-    """Which binding a claimed code made."""
-    _CODE_USER.run(executor, {"b_id": code_id, "by": account_id})
+def set_code_user(executor, *, code_id: int, account_id: int, batch=None) -> None:
+    """Which binding a claimed code made (with the inbound path's writer `batch`: written with
+    the batch's other writes before its commit)."""
+    params = {"b_id": code_id, "by": account_id}
+    if batch is None:
+        _CODE_USER.run(executor, params)
+    else:
+        batch.rows("code_users", _CODE_USER.run).append(params)
 
 
 def recent_bind_failures(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert
-
 from models.console import AuditLog
+from models.prepared import PreparedInsert
 from models.types import utcnow
 
-_INSERT = insert(AuditLog.__table__)
+_INSERT = PreparedInsert(AuditLog.__table__)
 
 
 def record(
@@ -36,6 +35,6 @@ def record(
         detail=detail,
     )
     if batch is None:
-        executor.execute(_INSERT, row)
+        _INSERT.run(executor, row)
         return
-    batch.rows("audit_rows", lambda conn, rows: conn.execute(_INSERT, rows)).append(row)
+    batch.rows("audit_rows", _INSERT.run_many).append(row)

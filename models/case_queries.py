@@ -86,11 +86,28 @@ def insert_ticket(executor, **values) -> int:
 
 
 def add_case_note(
-    executor, *, kind: str, case_id: int, actor: str, status: str, note: str, at: datetime
+    executor,
+    *,
+    kind: str,
+    case_id: int,
+    actor: str,
+    status: str,
+    note: str,
+    at: datetime,
+    batch=None,
 ) -> None:
-    """One step in a case's history (a note alone when the status stays)."""
+    """One step in a case's history (a note alone when the status stays); with the inbound
+    path's writer `batch`, written with the batch's other writes before its commit."""
     row = dict(case_kind=kind, case_id=case_id, actor=actor[:64], status=status, note=note, at=at)
-    _INSERT_NOTE.run(executor, row)
+    if batch is None:
+        _INSERT_NOTE.run(executor, row)
+    else:
+        batch.rows("case_notes", _insert_notes).append(row)
+
+
+def _insert_notes(executor, rows: list[dict]) -> None:
+    for row in rows:
+        _INSERT_NOTE.run(executor, row)
 
 
 def note_count(executor, *, kind: str, case_id: int) -> int:

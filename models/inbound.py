@@ -121,9 +121,11 @@ def _state_upsert(dialect):
     )
 
 
-_SET_STATE = {"postgresql": _state_upsert(postgresql), "sqlite": _state_upsert(sqlite)}
-_CLEAR_STATE = delete(_STATE).where(
-    _STATE.c.channel == bindparam("channel"), _STATE.c.external_id == bindparam("external_id")
+_SET_STATE = Prepared({"postgresql": _state_upsert(postgresql), "sqlite": _state_upsert(sqlite)})
+_CLEAR_STATE = Prepared(
+    delete(_STATE).where(
+        _STATE.c.channel == bindparam("channel"), _STATE.c.external_id == bindparam("external_id")
+    )
 )
 
 
@@ -149,7 +151,7 @@ def set_dialog_state(
         expires_at=expires_at,
     )
     if batch is None:
-        conn.execute(_SET_STATE[conn.dialect.name], values)
+        _SET_STATE.run(conn, values)
     else:
         _pending(batch)[(channel, external_id)] = values
 
@@ -157,7 +159,7 @@ def set_dialog_state(
 def clear_dialog_state(conn: Connection, *, channel: str, external_id: str, batch=None) -> None:
     """End a sender's dialog (see set_dialog_state for `batch`)."""
     if batch is None:
-        conn.execute(_CLEAR_STATE, {"channel": channel, "external_id": external_id})
+        _CLEAR_STATE.run(conn, {"channel": channel, "external_id": external_id})
     else:
         _pending(batch)[(channel, external_id)] = None
 
@@ -171,8 +173,8 @@ def _pending(batch) -> dict:
 def _write_dialogs(conn: Connection, pending: dict) -> None:
     cleared = [dict(channel=c, external_id=e) for (c, e), v in pending.items() if v is None]
     if cleared:
-        conn.execute(_CLEAR_STATE, cleared)
+        _CLEAR_STATE.run(conn, cleared)
     # Sorted, so that two processes' batches lock the rows in the same order.
     stored = [v for _, v in sorted(pending.items()) if v is not None]
     if stored:
-        conn.execute(_SET_STATE[conn.dialect.name], stored)
+        _SET_STATE.run(conn, stored)

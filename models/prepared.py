@@ -17,7 +17,8 @@ through SQLAlchemy as usual.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import bindparam, insert
@@ -190,6 +191,17 @@ def read_all(executor, reads: list[Read]) -> list:
             cursor.close()
 
 
+@contextmanager
+def together(conn: Connection) -> Iterator[None]:
+    """Writes whose answers nobody reads, sent together: on PostgreSQL in psycopg's pipeline
+    mode (one round trip for all, an error raised when the block ends), elsewhere one by one."""
+    if conn.dialect.name != "postgresql" or _observed(conn):
+        yield
+        return
+    with _driver(conn).pipeline():
+        yield
+
+
 class PreparedInsert:
     """INSERT INTO `table` the columns a row names (one Prepared per set of names), with
     `returning` columns if given: columns a row leaves out keep their defaults."""
@@ -222,6 +234,11 @@ class PreparedInsert:
     def run(self, executor, row: dict) -> int:
         row = self._with_defaults(dict(row))
         return self._for(tuple(row)).run(executor, row)
+
+    def run_many(self, executor, rows: list[dict]) -> int:
+        """Rows that name the same columns: one executemany."""
+        rows = [self._with_defaults(dict(row)) for row in rows]
+        return self._for(tuple(rows[0])).run(executor, rows) if rows else 0
 
     def scalar(self, executor, row: dict):
         row = self._with_defaults(dict(row))

@@ -98,8 +98,18 @@ def outbox_row(
     )
 
 
-def queue_rows(executor, rows: list[dict]) -> int:
-    """Insert built rows (see outbox_row), skipping keys already queued; returns rows queued."""
+def queue_rows(executor, rows: list[dict], *, batch=None) -> int | None:
+    """Insert built rows (see outbox_row), skipping keys already queued; returns rows queued.
+
+    With the inbound path's writer `batch`, the rows join the batch's others and are written
+    with them just before its commit (None: counted then, not now)."""
+    if batch is not None:
+        batch.rows("outbox_rows", _queue_rows).extend(rows)
+        return None
+    return _queue_rows(executor, rows)
+
+
+def _queue_rows(executor, rows: list[dict]) -> int:
     return insert_ignoring_duplicates(
         executor, OutboxMessage.__table__, rows, key="idempotency_key"
     )
@@ -148,11 +158,14 @@ def enqueue(
     not_before: datetime | None = None,
     expires_at: datetime | None = None,
     day: date | None = None,
-) -> int:
+    batch=None,
+) -> int | None:
     """Queue a message to every active chat account of a person; returns rows newly queued.
 
     One statement: the row (outbox_row) goes to each of the person's active accounts by
-    INSERT ... SELECT, its key and address taken from the account."""
+    INSERT ... SELECT, its key and address taken from the account. With the inbound path's
+    writer `batch` it runs with the batch's other writes before its commit (None is returned:
+    counted then, not now)."""
     row = outbox_row(
         key=key,
         channel="",
@@ -170,7 +183,15 @@ def enqueue(
         expires_at=expires_at,
     )
     row["key"] = key  # the account's part is added in SQL, then the whole cut to KEY_LENGTH
-    return _to_every_account(_dialect_name(executor), tuple(row)).run(executor, row)
+    if batch is not None:
+        batch.rows("outbox_people", _enqueue_rows).append(row)
+        return None
+    return _enqueue_rows(executor, [row])
+
+
+def _enqueue_rows(executor, rows: list[dict]) -> int:
+    dialect = _dialect_name(executor)
+    return sum(_to_every_account(dialect, tuple(row)).run(executor, row) for row in rows)
 
 
 @cache

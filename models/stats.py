@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
+from models.prepared import Prepared
 from models.types import AwareDateTime
 
 
@@ -34,7 +35,7 @@ def _bump_statement(dialect):
 
 
 # Built once: a statement built per call costs more to build and cache-key than to run.
-_BUMP = {"postgresql": _bump_statement(postgresql), "sqlite": _bump_statement(sqlite)}
+_BUMP = Prepared({"postgresql": _bump_statement(postgresql), "sqlite": _bump_statement(sqlite)})
 
 
 def bump_school_day(
@@ -50,7 +51,6 @@ def bump_school_day(
 ) -> None:
     """Add to a school's roll-up for a day (an upsert, safe under concurrent writers)."""
     # `session` may also be a Core Connection (the batched webhook path).
-    bind = session.get_bind() if hasattr(session, "get_bind") else session
     params = dict(
         school_id=school_id,
         day=day,
@@ -60,7 +60,7 @@ def bump_school_day(
         tickets=tickets,
         device_checkins=device_checkins,
     )
-    session.execute(_BUMP[bind.dialect.name], params)
+    _BUMP.run(session, params)
 
 
 def count_school_day(executor, *, batch=None, school_id: int, day: date, **counts: int) -> None:
