@@ -184,13 +184,15 @@ class Pipeline:
         engine: Engine,
         settings: Settings,
         *,
-        lanes: int | None = None,
+        lanes: int = 1,
         late_after_s: float = LATE_AFTER_S,
     ):
         self.engine, self.settings = engine, settings
         self.late_after_s = late_after_s
-        if lanes is None:  # SQLite has one writer; PostgreSQL overlaps round trips
-            lanes = 1 if engine.dialect.name == "sqlite" else 2
+        # One lane on both databases. SQLite has one writer anyway; on PostgreSQL two lanes
+        # overlapped round trips when a batch ran a dozen, but now that its reads and writes
+        # travel together (models.prepared) a second lane only adds GIL hand-offs: measured
+        # 15-30 % fewer requests per second on every message kind.
         self.writers = [GroupCommitWriter(engine) for _ in range(lanes)]
         # The check-in page's link key (core.page_token): links need a public address.
         self.page_key = ""
