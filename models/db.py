@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -31,6 +31,20 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     return create_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+
+
+def refresh_statistics(executor, tables=()) -> None:
+    """Let PostgreSQL's planner see what a bulk load wrote (ANALYZE `tables`, all when none).
+
+    Until autovacuum gets to a freshly loaded table (a minute or more later), the planner takes
+    it for nearly empty: the first messages after a roster import (a class binding at once)
+    then ran on plans made for empty tables, at half the speed or worse. SQLite's planner
+    works from its indexes without statistics: nothing to do there.
+    """
+    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
+    if bind.dialect.name == "postgresql":
+        names = ", ".join(getattr(t, "__tablename__", None) or t.name for t in tables)
+        executor.execute(text(f"ANALYZE {names}".strip()))
 
 
 @contextmanager

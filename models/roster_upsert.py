@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Column, MetaData, Table, and_, func, select
 from sqlmodel import Session
 
+from models.db import refresh_statistics
 from models.people import (
     Company,
     Guardianship,
@@ -409,6 +410,7 @@ def upsert_roster(
         bulk.settle()
     finally:
         bulk.close()
+    refresh_statistics(session, _MODELS)  # the first messages after an import use them
     return tally
 
 

@@ -249,3 +249,21 @@ def test_twenty_thousand_rows_import_on_sqlite(sqlite_url, tmp_path):
     _, again = import_file(settings, engine, path)
     assert again["placement"].unchanged == 20_000 and again["placement"].updated == 0
     engine.dispose()
+
+
+def test_an_import_leaves_postgresqls_planner_statistics_current(settings, engine, tmp_path):
+    """The first messages after an import (a class binding at once) must not run on plans
+    made for empty tables while autovacuum has not yet come round."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's statistics")
+    path = tmp_path / "roster.csv"
+    write_big_roster(path, 300)
+    import_file(settings, engine, path)
+    with engine.connect() as conn:
+        estimated = {
+            table: conn.exec_driver_sql(
+                f"SELECT reltuples FROM pg_class WHERE oid = '{table}'::regclass"
+            ).scalar()
+            for table in ("students", "placements", "teachers", "classes")
+        }
+    assert estimated == {"students": 300, "placements": 300, "teachers": 10, "classes": 300}

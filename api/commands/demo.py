@@ -32,7 +32,7 @@ from core.settings import Settings
 from core.workdays import parse_workdays
 from models import ChannelAccount, ConsoleUser, Placement, School, Student, Teacher
 from models.audit import record
-from models.db import make_engine, session_scope
+from models.db import make_engine, refresh_statistics, session_scope
 from models.migrate import upgrade
 from models.roster_upsert import upsert_roster
 from scheduler.compliance import check_compliance
@@ -322,6 +322,9 @@ def generate_demo(
         counts["findings"] = check_compliance(session, settings, now)["new"]
     with session_scope(engine) as session:  # so the first dashboard visit is already fast
         refresh_dashboards(session, settings, now, every_school=True)
+    with engine.connect() as conn:  # the history too (the roster import did its own tables)
+        refresh_statistics(conn)
+        conn.commit()
     return counts
 
 
