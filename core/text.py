@@ -51,7 +51,7 @@ def add_words(words) -> None:
 def cut(text: str) -> list[str]:
     """Segment text into words (whitespace and punctuation dropped)."""
     init()
-    return [w for w in jieba.lcut(text) if w.strip() and not _is_punct(w)]
+    return [w for w in jieba.lcut(text, HMM=False) if w.strip() and not _is_punct(w)]
 
 
 def han_count(text: str) -> int:
