@@ -76,6 +76,16 @@ class Batch:
             (self.write_later if later else self.before_commit)(key, flush)
         return found
 
+    def kept(self, key: Hashable, read: Callable[[], Any], fits: Callable[[Any], bool]) -> Any:
+        """What `read()` reads set-wise for the batch's messages of one kind, kept while such
+        messages follow one another and `fits(value)` holds for the running one: any other
+        message may change what it read, so it is read again after one."""
+        found = self.data.get(key)
+        if found is None or found[0] != self.job_no - 1 or not fits(found[1]):
+            found = (self.job_no, read())
+        self.data[key] = (self.job_no, found[1])
+        return found[1]
+
     def settle(self, conn: Connection) -> None:
         """Write what was left for later, so that the next job sees it (see write_later)."""
         if self._later:

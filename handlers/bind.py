@@ -192,7 +192,7 @@ def _not_claimed(ctx: Context, code: str) -> list[Reply]:
 
 def _who(ctx: Context, account) -> str:
     if account.person_kind == "student":  # the common case, in one statement
-        me = student_summary(ctx.conn, student_id=account.person_id, company_id=None)
+        me = student_summary(ctx.conn, student_id=account.person_id)
         if me is not None:
             return describe_student(me, ctx.lang)
     return describe(ctx.conn, account, ctx.lang)

@@ -11,7 +11,7 @@ from handlers.people import describe, describe_student
 from handlers.texts import fmt_day, fmt_time, fmt_workdays
 from handlers.week import checkins_reader, kind_and_time, times, week_lines, week_of
 from models.attendance import due_facts
-from models.people_queries import children_of, count_students_of_teacher, student_summary
+from models.people_queries import children_of, count_students_of_teacher, student_summaries
 
 PLACEMENT = (
     "实习单位：{company}{position}；上班 {start}–{end}，{days}",
@@ -55,12 +55,15 @@ TEACHER_STATUS = (
 )
 
 
-def _placement_line(ctx: Context, placement, company: str) -> str:
+_SUMMARIES = "student_summaries"
+
+
+def _placement_line(ctx: Context, placement) -> str:
     tz = ctx.settings.tz
     position = f" · {placement.position}" if placement.position else ""
     return ctx.say(
         PLACEMENT,
-        company=company or "",
+        company=placement.company_name or "",
         position=position,
         start=fmt_time(placement.shift_start, tz),
         end=fmt_time(placement.shift_end, tz),
@@ -73,13 +76,9 @@ def _student_status(ctx: Context) -> list[Reply]:
     placements = facts.placements
     decision = due_on(facts, ctx.today, ctx.settings)
     placement = decision.placement or _latest(placements)
-    me = student_summary(
-        ctx.conn, student_id=ctx.person_id, company_id=placement.company_id if placement else None
-    )
+    me = _summary(ctx)
     lines = [describe_student(me, ctx.lang)]
-    lines.append(
-        _placement_line(ctx, placement, me.company) if placement else ctx.say(NO_PLACEMENT)
-    )
+    lines.append(_placement_line(ctx, placement) if placement else ctx.say(NO_PLACEMENT))
     week = week_of(ctx.checkins_between, facts=facts, today=ctx.today, settings=ctx.settings)
     today_rows = week.by_day.get(ctx.today, [])
     if today_rows:
@@ -104,6 +103,20 @@ def _student_status(ctx: Context) -> list[Reply]:
         )
     lines.append(ctx.say(OPEN_TICKETS, n=me.open_tickets))
     return [Reply("\n".join(lines))]
+
+
+def _summary(ctx: Context):
+    """The student's summary, read once for every student sender of the batch (Batch.kept)."""
+
+    def read() -> dict:
+        ids = {ctx.person_id} | {
+            a.person_id for a in ctx.batch_senders() if a is not None and a.person_kind == "student"
+        }
+        return student_summaries(ctx.conn, student_ids=ids)
+
+    if ctx.batch is None:
+        return read()[ctx.person_id]
+    return ctx.batch.kept(_SUMMARIES, read, lambda kept: ctx.person_id in kept)[ctx.person_id]
 
 
 def _latest(placements):

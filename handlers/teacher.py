@@ -62,9 +62,8 @@ _READS = "today_reads"
 
 @dataclass
 class _Reads:
-    """What 今日 reads for the batch's teachers and mentors, and the job that last used it."""
+    """What 今日 reads for the batch's teachers and mentors."""
 
-    job_no: int
     day: date
     students: dict  # (role, person id) -> the student rows
     facts: dict  # student id -> core.due's DueFacts
@@ -72,30 +71,22 @@ class _Reads:
 
 
 def _today_reads(ctx: Context) -> _Reads:
-    """The sender's students, their due facts and today's check-ins.
+    """The sender's students, their due facts and today's check-ins: read once for every
+    teacher and mentor whose message is in the batch, kept while only 今日 messages follow
+    one another (Batch.kept)."""
+    me = (ctx.role, ctx.person_id)
 
-    Read once for every teacher and mentor whose message is in the batch, and kept while only
-    今日 messages follow one another (any other message may change what they read: it is
-    read again after it).
-    """
-    batch, me = ctx.batch, (ctx.role, ctx.person_id)
-    kept = batch.data.get(_READS) if batch is not None else None
-    if not (
-        kept is not None
-        and kept.job_no == batch.job_no - 1
-        and kept.day == ctx.today
-        and me in kept.students
-    ):
+    def read() -> _Reads:
         overseers = {me} | {
             (a.person_kind, a.person_id)
             for a in ctx.batch_senders()
             if a is not None and a.person_kind in OVERSEERS
         }
-        kept = _read_for(ctx, overseers)
-    if batch is not None:
-        kept.job_no = batch.job_no
-        batch.data[_READS] = kept
-    return kept
+        return _read_for(ctx, overseers)
+
+    if ctx.batch is None:
+        return read()
+    return ctx.batch.kept(_READS, read, lambda kept: kept.day == ctx.today and me in kept.students)
 
 
 def _read_for(ctx: Context, overseers: set) -> _Reads:
@@ -108,7 +99,7 @@ def _read_for(ctx: Context, overseers: set) -> _Reads:
     ids = {row.id for rows in students.values() for row in rows}
     facts = due_facts(ctx.conn, student_ids=ids, first=ctx.today, last=ctx.today)
     checkins = checkins_of_students_on(ctx.conn, student_ids=ids, day=ctx.today)
-    return _Reads(0, ctx.today, students, facts, checkins)
+    return _Reads(ctx.today, students, facts, checkins)
 
 
 @on_intent("today", roles=OVERSEERS)

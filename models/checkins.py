@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 
 from models.batch_sql import DIALECTS, RowsInsert, ignoring, listed, per_dialect
+from models.people import Company
 from models.placement import Placement
 from models.prepared import Prepared, Read
 from models.records import CheckIn, LocationSample
@@ -32,7 +33,14 @@ _ALERT = Alert.__table__
 CHECKIN_COLUMNS = tuple(c.key for c in _CHECKIN.c if c.key != "id")
 # What readers use of a placement and a check-in: row bookkeeping times are left out (every
 # aware timestamp read costs a conversion, and a teacher's 今日 reads dozens of rows).
-_PLACEMENT_READ = [c for c in _PLACEMENT.c if c.key not in ("created_at", "updated_at")]
+# With its company's name (a student's 状态 shows it).
+_COMPANY = Company.__table__
+_PLACEMENT_READ = [c for c in _PLACEMENT.c if c.key not in ("created_at", "updated_at")] + [
+    sa_select(_COMPANY.c.name)
+    .where(_COMPANY.c.id == _PLACEMENT.c.company_id)
+    .scalar_subquery()
+    .label("company_name")
+]
 _CHECKIN_READ = [c for c in _CHECKIN.c if c.key != "created_at"]
 
 _PLACEMENTS_OF = (

@@ -97,19 +97,16 @@ def _latest_journal(column):
     )
 
 
-# What a student's 状态 shows, in one statement instead of one per line.
-_SUMMARY = Prepared(
-    sa_select(
+# What a student's 状态 shows (and a binding's receipt), for many students in one statement.
+def _summaries(member):
+    return sa_select(
+        _STUDENT.c.id,
         _STUDENT.c.name,
         _STUDENT.c.student_no,
         sa_select(_SCHOOL.c.name)
         .where(_SCHOOL.c.id == _STUDENT.c.school_id)
         .scalar_subquery()
         .label("school"),
-        sa_select(_COMPANY.c.name)
-        .where(_COMPANY.c.id == bindparam("company_id"))
-        .scalar_subquery()
-        .label("company"),
         sa_select(func.count())
         .where(_TICKET.c.student_id == _STUDENT.c.id, _TICKET.c.status != "resolved")
         .scalar_subquery()
@@ -118,8 +115,10 @@ _SUMMARY = Prepared(
         _latest_journal(_JOURNAL.c.period_start).label("journal_period_start"),
         _latest_journal(_JOURNAL.c.status).label("journal_status"),
         _latest_journal(_JOURNAL.c.score).label("journal_score"),
-    ).where(_STUDENT.c.id == bindparam("id"))
-)
+    ).where(member(_STUDENT.c.id, "student_ids", Integer))
+
+
+_SUMMARIES = Prepared.per_dialect(_summaries)
 
 _BY_KIND = {"student": _STUDENT_BY_ID, "teacher": _TEACHER_BY_ID, "parent": _PARENT_BY_ID}
 _BY_KIND["mentor"] = _MENTOR_BY_ID
@@ -155,10 +154,16 @@ def students_with_names(executor, *, student_ids) -> dict[int, Row]:
     return students_with_names_read(executor, student_ids=student_ids).run(executor)
 
 
-def student_summary(executor, *, student_id: int, company_id: int | None) -> Row | None:
-    """A student's name and number, school, a company's name, open tickets and last journal
-    (journal_kind, journal_period_start, journal_status, journal_score; None without one)."""
-    return _SUMMARY.first(executor, {"id": student_id, "company_id": company_id})
+def student_summaries(executor, *, student_ids) -> dict[int, Row]:
+    """Students' names and numbers, schools, open tickets and last journals (journal_kind,
+    journal_period_start, journal_status, journal_score; None without one), by id."""
+    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
+    params = {"student_ids": listed(bind, sorted(set(student_ids)))}
+    return {row.id: row for row in _SUMMARIES.all(executor, params)}
+
+
+def student_summary(executor, *, student_id: int) -> Row | None:
+    return student_summaries(executor, student_ids=[student_id]).get(student_id)
 
 
 def student(executor, *, student_id: int) -> Row | None:

@@ -75,3 +75,25 @@ def test_sync_callers_can_use_the_writer_too(engine):
     writer = GroupCommitWriter(engine, idle_s=0.05)
     assert writer.run(_seen("x"), timeout=10) == 1
     assert writer.run(_seen("y"), timeout=10) == 2  # after the thread idled out, it restarts
+
+
+def test_a_kept_read_lasts_while_its_kind_of_message_follows_and_fits(engine):
+    reads = []
+
+    def job(kind, who):
+        def run(conn, batch):
+            if kind != "status":
+                return None
+            read = lambda: reads.append(who) or {who, "b"}  # noqa: E731
+            return sorted(batch.kept("summaries", read, lambda kept: who in kept))
+
+        return run
+
+    writer = GroupCommitWriter(engine)
+    results = writer.run_together(
+        [job("status", "a"), job("status", "b"), job("checkin", "c"), job("status", "b"),
+         job("status", "x")]
+    )  # fmt: skip
+    assert all(ok for ok, _ in results)
+    # Read for a (covering b too), again after another kind of message, again for x.
+    assert reads == ["a", "b", "x"]
