@@ -228,15 +228,6 @@ def checkins_of_students_between_read(executor, *, student_ids, start: date, end
     return Read(_CHECKINS_OF_MANY_BETWEEN, params, _by_student)
 
 
-def checkins_of_students_between(
-    executor, *, student_ids, start: date, end: date
-) -> dict[int, list[Row]]:
-    read = checkins_of_students_between_read(
-        executor, student_ids=student_ids, start=start, end=end
-    )
-    return read.run(executor)
-
-
 def checkins_at_points_read(executor, *, wanted) -> Read:
     """(student id, day) pairs at the points of `wanted` ((point, day, student id) triples,
     point as core.evidence.point_key): enough to tell whether each student was at the point

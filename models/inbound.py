@@ -82,14 +82,6 @@ def senders(conn: Connection, *, channel: str, external_ids: Iterable[str]) -> d
     return senders_read(conn, channel=channel, external_ids=external_ids).run(conn)
 
 
-def dialog_states(conn: Connection, *, channel: str, external_ids: Iterable[str]) -> dict[str, Row]:
-    return dialog_states_read(conn, channel=channel, external_ids=external_ids).run(conn)
-
-
-def stored_replies(conn: Connection, *, channel: str, keys: Iterable[str]) -> dict[str, str]:
-    return stored_replies_read(conn, channel=channel, keys=keys).run(conn)
-
-
 def claim_inbounds(conn: Connection, rows: list[dict]) -> None:
     """Insert dedupe rows (channel, dedup_key, reply, at) in one executemany.
 

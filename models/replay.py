@@ -81,10 +81,6 @@ def stored_nonces_read(conn, *, pairs) -> Read:
     )
 
 
-def stored_nonces(conn, *, pairs) -> dict[tuple[int, str], str]:
-    return stored_nonces_read(conn, pairs=pairs).run(conn)
-
-
 def insert_nonces(conn, rows: list[dict]) -> None:
     """Accept new pairs (timestamp, nonce, digest, at) in one executemany; a pair stored
     meanwhile by another process fails the caller's transaction (it is then retried)."""
