@@ -18,7 +18,7 @@ from bench.callbacks import SITE
 from bench.load import copy_rows, fix_sequences
 from core.invites import ALPHABET, CODE_LENGTH
 from models import ChannelAccount, Company, InviteCode, Placement, School, Student, Teacher
-from models.db import make_engine
+from models.db import make_engine, refresh_statistics
 
 STUDENT_OPENID = "oBenchHook{:014d}"  # a bench student's WeChat openid, by student id
 TEACHER_OPENID = "oBenchTchr{:014d}"
@@ -77,7 +77,7 @@ def add_teachers_rows(engine: Engine, w: World, n: int) -> list[int]:
         ["id", "school_id", "name", "phone", "created_at"],
         ((i, w.school_id, "压测老师", f"19{i:09d}", now) for i in ids),
     )
-    fix_sequences(engine, [Teacher.__table__])
+    _loaded(engine, [Teacher.__table__])
     return ids
 
 
@@ -121,7 +121,7 @@ def add_students(
         if bound:
             _accounts(engine, first_acc, "student", ids, STUDENT_OPENID, w.school_id)
             tables.append(ChannelAccount.__table__)
-        fix_sequences(engine, tables)
+        _loaded(engine, tables)
         return ids
     finally:
         engine.dispose()
@@ -136,12 +136,21 @@ def add_teachers(url: str, n: int, *, students_each: int) -> list[int]:
         with engine.connect() as conn:
             first_acc = _next_id(conn, ChannelAccount)
         _accounts(engine, first_acc, "teacher", ids, TEACHER_OPENID, w.school_id)
-        fix_sequences(engine, [ChannelAccount.__table__])
+        _loaded(engine, [ChannelAccount.__table__])
     finally:
         engine.dispose()
     if students_each:
         add_students(url, n * students_each, bound=False, teacher_ids=ids)
     return ids
+
+
+def _loaded(engine: Engine, tables: list) -> None:
+    """After a bulk load: the sequences past its ids, and the planner's statistics current, as
+    a roster import leaves them (models.db.refresh_statistics)."""
+    fix_sequences(engine, tables)
+    with engine.connect() as conn:
+        refresh_statistics(conn, tables)
+        conn.commit()
 
 
 def _accounts(engine: Engine, first: int, kind: str, ids: list[int], fmt: str, school_id: int):
@@ -192,7 +201,7 @@ def add_invites(url: str, student_ids: list[int]) -> list[str]:
             ((first + k, code, "student", sid, w.school_id, now, now + INVITE_TTL)
              for k, (code, sid) in enumerate(zip(codes, student_ids, strict=True))),
         )  # fmt: skip
-        fix_sequences(engine, [InviteCode.__table__])
+        _loaded(engine, [InviteCode.__table__])
         return codes
     finally:
         engine.dispose()
