@@ -211,6 +211,15 @@ class Context:
             return [self.account]
         return list(self.batch.data.get(BATCH_SENDERS, {}).values()) or [self.account]
 
+    def batch_unbound(self) -> set[str]:
+        """The external ids of this channel's unbound senders in this one's batch (the sender's
+        own among them)."""
+        channel, mine = self.inbound.channel, {self.inbound.user_id}
+        if self.batch is None:
+            return mine
+        senders = self.batch.data.get(BATCH_SENDERS, {})
+        return mine | {user for (c, user), a in senders.items() if c == channel and a is None}
+
     def due_facts(self) -> DueFacts:
         """What core.due needs to decide this week's days for the sender (a student)."""
         if self.facts is not None and self.facts.due is not None:

@@ -10,7 +10,7 @@ from core.privacy import record_consent
 from handlers.base import Context, on_intent
 from handlers.people import describe, describe_student
 from models.accounts import (
-    bind_account,
+    bind_account_read,
     claim_code,
     count_bind_failures,
     deactivate_account,
@@ -20,7 +20,8 @@ from models.accounts import (
     set_code_user,
 )
 from models.audit import record
-from models.people_queries import student_summary
+from models.people_queries import student_summaries_read
+from models.prepared import read_all
 from models.queue import outbox_row, queue_rows
 
 HOW_TO_BIND = (
@@ -97,17 +98,30 @@ UNBOUND = (
 NOT_BOUND = ("您还没有绑定身份，无需解绑。", "You are not linked, so there is nothing to unlink.")
 
 
+_FAILURES = "bind_failures"
+
+
+def _recent_failures(ctx: Context, since) -> list:
+    """The sender's wrong codes since `since`, newest first: read once for the batch's unbound
+    senders while binds follow one another (Batch.kept; a failure recorded drops it)."""
+
+    def read() -> tuple:
+        found = recent_bind_failures(
+            ctx.conn, channel=ctx.inbound.channel, external_ids=ctx.batch_unbound(), since=since
+        )
+        return since, found
+
+    if ctx.batch is None:
+        return read()[1].get(ctx.inbound.user_id, [])
+    kept = ctx.batch.kept(_FAILURES, read, lambda kept: kept[0] <= since)
+    return [at for at in kept[1].get(ctx.inbound.user_id, []) if at > since]
+
+
 def _lockout_until(ctx: Context):
     """When the sender's lockout ends, or None: max_failures wrong codes within the window."""
     cfg = ctx.settings.invite
     window = timedelta(minutes=cfg.lockout_min)
-    recent = recent_bind_failures(
-        ctx.conn,
-        channel=ctx.inbound.channel,
-        external_id=ctx.inbound.user_id,
-        since=ctx.now - 2 * window,
-        limit=cfg.max_failures,
-    )
+    recent = _recent_failures(ctx, ctx.now - 2 * window)[: cfg.max_failures]
     # No failure is recorded while locked, so the newest one is the one that started it.
     if len(recent) < cfg.max_failures or recent[0] - recent[-1] > window:
         return None
@@ -148,8 +162,7 @@ def bind(ctx: Context) -> list[Reply]:
     if invite is None:
         return _not_claimed(ctx, code)
     inbound = ctx.inbound
-    account = bind_account(
-        ctx.conn,
+    binding = bind_account_read(
         channel=inbound.channel,
         external_id=inbound.user_id,
         person_kind=invite.person_kind,
@@ -159,6 +172,13 @@ def bind(ctx: Context) -> list[Reply]:
         display_name=inbound.display_name,
         now=ctx.now,
     )
+    # A student's receipt names them: read with the binding (one round trip on PostgreSQL).
+    if invite.person_kind == "student":
+        summaries = student_summaries_read(ctx.conn, student_ids=[invite.person_id])
+        account, found = read_all(ctx.conn, [binding, summaries])
+        me = found.get(invite.person_id)
+    else:
+        account, me = binding.run(ctx.conn), None
     set_code_user(ctx.conn, code_id=invite.id, account_id=account.id, batch=ctx.batch)
     ctx.rebind(account)
     _audit(ctx, account, "bind")
@@ -166,7 +186,10 @@ def bind(ctx: Context) -> list[Reply]:
     record_consent(ctx.conn, account=account, at=ctx.now, batch=ctx.batch)
     _queue_menu(ctx, account.person_kind)
     days = ctx.settings.privacy.retain_days_after_end
-    lines = [ctx.say(BOUND, who=_who(ctx, account)), ctx.say(PRIVACY, days=days)]
+    who = (
+        describe_student(me, ctx.lang) if me is not None else describe(ctx.conn, account, ctx.lang)
+    )
+    lines = [ctx.say(BOUND, who=who), ctx.say(PRIVACY, days=days)]
     if account.person_kind in NEXT_STEP:
         lines.append(ctx.say(NEXT_STEP[account.person_kind]))
     return [Reply("\n".join(lines), ask_location=account.person_kind == "student")]
@@ -180,6 +203,8 @@ def _not_claimed(ctx: Context, code: str) -> list[Reply]:
         record_bind_failure(
             ctx.conn, channel=inbound.channel, external_id=inbound.user_id, at=ctx.now
         )
+        if ctx.batch is not None:
+            ctx.batch.data.pop(_FAILURES, None)  # read again, with this one
         until = _lockout_until(ctx)
         if until is not None:
             return _locked(ctx, until)
@@ -188,14 +213,6 @@ def _not_claimed(ctx: Context, code: str) -> list[Reply]:
         day = invite.expires_at.astimezone(ctx.settings.tz).date().isoformat()
         return ctx.reply(EXPIRED_CODE, code=code, day=day)
     return ctx.reply(USED_CODE, code=code)
-
-
-def _who(ctx: Context, account) -> str:
-    if account.person_kind == "student":  # the common case, in one statement
-        me = student_summary(ctx.conn, student_id=account.person_id)
-        if me is not None:
-            return describe_student(me, ctx.lang)
-    return describe(ctx.conn, account, ctx.lang)
 
 
 @on_intent("unbind")

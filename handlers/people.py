@@ -24,7 +24,7 @@ def describe(executor, account, lang: str) -> str:
 
 
 def describe_student(summary, lang: str) -> str:
-    """The same for a student, from models.people_queries.student_summary."""
+    """The same for a student, from models.people_queries.student_summaries."""
     return _student_line(summary.name, summary.student_no, summary.school or "", lang)
 
 

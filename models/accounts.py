@@ -5,15 +5,17 @@ Keyword-only functions over prebuilt Core statements; each takes a Connection or
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import String, bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
+from models.batch_sql import listed
 from models.channel import BindFailure, ChannelAccount, InviteCode
-from models.prepared import Prepared
+from models.prepared import Prepared, Read
 
 _ACCOUNT = ChannelAccount.__table__
 _CODE = InviteCode.__table__
@@ -56,15 +58,16 @@ _CLAIM_BY_VALUE = Prepared(
 _CODE_USER = Prepared(
     update(_CODE).where(_CODE.c.id == bindparam("b_id")).values(used_by=bindparam("by"))
 )
-_RECENT_FAILURES = Prepared(
-    sa_select(_FAILURE.c.at)
-    .where(
-        _FAILURE.c.channel == bindparam("channel"),
-        _FAILURE.c.external_id == bindparam("external_id"),
-        _FAILURE.c.at > bindparam("since"),
+_RECENT_FAILURES = Prepared.per_dialect(
+    lambda member: (
+        sa_select(_FAILURE.c.external_id, _FAILURE.c.at)
+        .where(
+            _FAILURE.c.channel == bindparam("channel"),
+            member(_FAILURE.c.external_id, "external_ids", String),
+            _FAILURE.c.at > bindparam("since"),
+        )
+        .order_by(_FAILURE.c.external_id, _FAILURE.c.at.desc())
     )
-    .order_by(_FAILURE.c.at.desc())
-    .limit(bindparam("limit"))
 )
 _COUNT_FAILURES = sa_select(func.count()).where(
     _FAILURE.c.channel == bindparam("channel"),
@@ -89,8 +92,7 @@ def account_for(executor, *, channel: str, external_id: str) -> Row | None:
     return executor.execute(_ACCOUNT_ANY_STATE, params).first()
 
 
-def bind_account(
-    executor,
+def bind_account_read(
     *,
     channel: str,
     external_id: str,
@@ -100,8 +102,9 @@ def bind_account(
     language: str,
     display_name: str,
     now: datetime,
-) -> Row:
-    """Bind a sender to a person (reusing the sender's old row); returns the active binding."""
+) -> Read:
+    """Bind a sender to a person (reusing the sender's old row), as a statement to run with
+    others (models.prepared.read_all); its result is the active binding."""
     values = dict(
         channel=channel,
         external_id=external_id,
@@ -113,7 +116,7 @@ def bind_account(
         active=True,
         bound_at=now,
     )
-    return _BIND.first(executor, values)
+    return Read(_BIND, values, lambda rows: rows[0])
 
 
 def deactivate_account(executor, *, account_id: int) -> None:
@@ -141,11 +144,16 @@ def set_code_user(executor, *, code_id: int, account_id: int, batch=None) -> Non
 
 
 def recent_bind_failures(
-    executor, *, channel: str, external_id: str, since: datetime, limit: int
-) -> list[datetime]:
-    """The times of a sender's latest wrong codes after `since`, newest first."""
-    params = dict(channel=channel, external_id=external_id, since=since, limit=limit)
-    return _RECENT_FAILURES.scalars(executor, params)
+    executor, *, channel: str, external_ids: Iterable[str], since: datetime
+) -> dict[str, list[datetime]]:
+    """The times of senders' wrong codes after `since`, newest first, by external id (one
+    statement for a batch's unbound senders)."""
+    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
+    params = dict(channel=channel, external_ids=listed(bind, sorted(external_ids)), since=since)
+    out: dict[str, list[datetime]] = {}
+    for external_id, at in _RECENT_FAILURES.all(executor, params):
+        out.setdefault(external_id, []).append(at)
+    return out
 
 
 def count_bind_failures(executor, *, channel: str, external_id: str, since: datetime) -> int:

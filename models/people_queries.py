@@ -154,16 +154,16 @@ def students_with_names(executor, *, student_ids) -> dict[int, Row]:
     return students_with_names_read(executor, student_ids=student_ids).run(executor)
 
 
-def student_summaries(executor, *, student_ids) -> dict[int, Row]:
+def student_summaries_read(executor, *, student_ids) -> Read:
     """Students' names and numbers, schools, open tickets and last journals (journal_kind,
     journal_period_start, journal_status, journal_score; None without one), by id."""
     bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
     params = {"student_ids": listed(bind, sorted(set(student_ids)))}
-    return {row.id: row for row in _SUMMARIES.all(executor, params)}
+    return Read(_SUMMARIES, params, lambda rows: {row.id: row for row in rows})
 
 
-def student_summary(executor, *, student_id: int) -> Row | None:
-    return student_summaries(executor, student_ids=[student_id]).get(student_id)
+def student_summaries(executor, *, student_ids) -> dict[int, Row]:
+    return student_summaries_read(executor, student_ids=student_ids).run(executor)
 
 
 def student(executor, *, student_id: int) -> Row | None:

@@ -338,3 +338,19 @@ def test_push_mode_queues_every_reply_held_back_for_the_adapter(
     again = pipeline.run(_text(now, "状态"), "update:1", mode="push")
     assert again.status == "duplicate" and again.pushed == ()
     assert len(_rows(session, OutboxMessage)) == 1
+
+
+def test_wrong_codes_in_one_batch_lock_the_sender_out_as_one_by_one(session, batch, now):
+    """The lockout's failures are read once for a batch's binds, and again after each wrong
+    code: five in one batch lock the sender out, and a sixth message is told so."""
+    wrong = [
+        (_text(now + timedelta(minutes=i), f"绑定 WRONG00{i + 2}", user="oNew"), f"msg:w{i}")
+        for i in range(5)
+    ]
+    other = (_text(now, "绑定 WRONG002", user="oOther"), "msg:o")
+    handled = batch(*wrong, other, (_text(now + timedelta(minutes=6), "绑定 ABCDEFGH",
+                                          user="oNew"), "msg:last"))  # fmt: skip
+    assert ["不正确" in h.answer for h in handled[:4]] == [True] * 4
+    assert "请于 10:04 之后再试" in handled[4].answer
+    assert "不正确" in handled[5].answer  # another sender: not locked
+    assert "请于 10:04 之后再试" in handled[6].answer
