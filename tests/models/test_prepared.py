@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import Integer, String, bindparam, event, func, insert, update
 from sqlalchemy import select as sa_select
 
-from models import CheckIn, Placement
+from models import ChannelAccount, CheckIn, Placement
+from models.inbound import touch_accounts
 from models.prepared import Prepared, PreparedInsert, Read, read_all
 from models.tickets import CaseNote
 from tests.factories import make_student
@@ -142,3 +143,29 @@ def test_a_failing_read_among_others_fails_the_call_and_the_connection_recovers(
                 raise ValueError("SQLite has no cast error")
         conn.rollback()
         assert read_all(conn, [Read(good, {}), Read(good, {})]) == [[(0,)], [(0,)]]
+
+
+def test_moving_48_hour_windows_updates_accounts_in_place(engine, session):
+    """PostgreSQL: every message moves its sender's window; bulk-loaded pages keep room for
+    that update on the row's own page (HOT: no new index entries), migration 0014."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's page fill")
+    session.add_all(
+        ChannelAccount(channel="wechat", external_id=f"o{i:05d}", person_kind="student",
+                       person_id=i, display_name="学生" * 8)
+        for i in range(3000)
+    )  # fmt: skip
+    session.commit()
+    with engine.begin() as conn:
+        ids = conn.execute(sa_select(ChannelAccount.id)).scalars().all()
+    for n in range(10):  # batches of messages from senders all over the table
+        with engine.begin() as conn:
+            touch_accounts(conn, ids[n::10], datetime(2026, 3, 2, 9, n, tzinfo=UTC))
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT pg_stat_force_next_flush()")
+    with engine.connect() as conn:
+        updated, hot = conn.exec_driver_sql(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+            " WHERE relid = 'channel_accounts'::regclass"
+        ).one()
+    assert updated >= 3000 and hot / updated > 0.9, (updated, hot)
