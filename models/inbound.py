@@ -16,7 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-from models.batch_sql import RowsInsert, listed, per_dialect
+from models.batch_sql import BinaryStatement, RowsInsert, listed, per_dialect, unnested
 from models.channel import ChannelAccount, ConversationState, InboundSeen
 from models.prepared import Prepared, Read
 
@@ -114,6 +114,21 @@ def _state_upsert(dialect):
 
 
 _SET_STATE = Prepared({"postgresql": _state_upsert(postgresql), "sqlite": _state_upsert(sqlite)})
+
+
+def _states_upsert_from_arrays() -> BinaryStatement:
+    """PostgreSQL: many senders' states in ONE upsert (rows from one array per column)."""
+    params: dict = {}
+    rows = unnested(_STATE, _STATE_VALUES, "s", params)
+    stmt = postgresql.insert(_STATE).from_select(list(_STATE_VALUES), rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["channel", "external_id"],
+        set_={name: stmt.excluded[name] for name in ("state", "data", "updated_at", "expires_at")},
+    )
+    return BinaryStatement(stmt, params)
+
+
+_SET_STATES = _states_upsert_from_arrays()
 _CLEAR_STATE = Prepared(
     delete(_STATE).where(
         _STATE.c.channel == bindparam("channel"), _STATE.c.external_id == bindparam("external_id")
@@ -168,5 +183,7 @@ def _write_dialogs(conn: Connection, pending: dict) -> None:
         _CLEAR_STATE.run(conn, cleared)
     # Sorted, so that two processes' batches lock the rows in the same order.
     stored = [v for _, v in sorted(pending.items()) if v is not None]
-    if stored:
+    if len(stored) > 1 and conn.dialect.name == "postgresql":
+        _SET_STATES(conn, {f"s_{name}": [row[name] for row in stored] for name in _STATE_VALUES})
+    elif stored:
         _SET_STATE.run(conn, stored)

@@ -121,6 +121,19 @@ def test_messages_of_one_sender_in_one_batch_see_each_other(session, batch, stud
     assert _rows(session, ConversationState) == []
 
 
+def test_drafts_of_several_senders_in_one_batch_are_stored_together(session, batch, student, now):
+    for n in range(1, 3):
+        _student(session, n)
+    users = ["oStudent0001", "oStudent0002", OPENID]
+    batch(*[(_text(now, "日报", user=u), f"msg:s{u}") for u in users])
+    parts = batch(*[(_text(now, f"第一段 {u}", user=u), f"msg:p{u}") for u in users[:2]])
+    assert all(h.answer.startswith("已记录，日报目前共") for h in parts)
+    states = {s.external_id: s for s in _rows(session, ConversationState)}
+    assert sorted(states) == sorted(users)
+    assert [states[u].data["parts"] for u in users] == [["第一段 oStudent0001"],
+                                                        ["第一段 oStudent0002"], []]  # fmt: skip
+
+
 def test_a_checkin_is_seen_by_a_later_message_of_the_same_batch(session, batch, student, now):
     # Check-ins of a batch are written together (one statement), but before any later message
     # that may read them: the teacher's 今日 right after the student's check-in counts it.
