@@ -77,11 +77,6 @@ _COUNT_FAILURES = sa_select(func.count()).where(
 _INSERT_FAILURE = insert(_FAILURE)
 
 
-def _dialect(executor) -> str:
-    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
-    return bind.dialect.name
-
-
 def account_by_id(executor, *, account_id: int) -> Row | None:
     return executor.execute(_ACCOUNT_BY_ID, {"id": account_id}).first()
 
@@ -148,8 +143,7 @@ def recent_bind_failures(
 ) -> dict[str, list[datetime]]:
     """The times of senders' wrong codes after `since`, newest first, by external id (one
     statement for a batch's unbound senders)."""
-    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
-    params = dict(channel=channel, external_ids=listed(bind, sorted(external_ids)), since=since)
+    params = dict(channel=channel, external_ids=listed(executor, sorted(external_ids)), since=since)
     out: dict[str, list[datetime]] = {}
     for external_id, at in _RECENT_FAILURES.all(executor, params):
         out.setdefault(external_id, []).append(at)

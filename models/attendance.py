@@ -60,8 +60,7 @@ _APPROVED_LEAVE = Prepared.per_dialect(
 
 
 def _ids(executor, student_ids: Iterable[int]) -> list | str:
-    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
-    return listed(bind, sorted(set(student_ids)))
+    return listed(executor, sorted(set(student_ids)))
 
 
 def first_bindings_read(executor, *, student_ids: Iterable[int]) -> Read:

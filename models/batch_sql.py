@@ -40,11 +40,16 @@ def per_dialect(build: Callable) -> dict:
     return {dialect: build(partial(member, dialect)) for dialect in DIALECTS}
 
 
-def listed(bind, values: Iterable) -> list | str:
-    """The value of a list parameter of the statements built by per_dialect (`bind`: a
-    Connection or an Engine)."""
+def bind_of(executor):
+    """The Connection or Engine behind `executor` (a Session, a Connection or an Engine)."""
+    return executor.get_bind() if hasattr(executor, "get_bind") else executor
+
+
+def listed(executor, values: Iterable) -> list | str:
+    """The value of a list parameter of the statements built by per_dialect (`executor`: a
+    Session, a Connection or an Engine)."""
     values = list(values)
-    return values if bind.dialect.name == "postgresql" else json.dumps(values)
+    return values if bind_of(executor).dialect.name == "postgresql" else json.dumps(values)
 
 
 def ignoring(table, *key: str) -> dict:

@@ -17,7 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 
-from models.batch_sql import DIALECTS, RowsInsert, ignoring, listed, per_dialect
+from models.batch_sql import DIALECTS, RowsInsert, bind_of, ignoring, listed, per_dialect
 from models.people import Company
 from models.placement import Placement
 from models.prepared import Prepared, Read
@@ -161,12 +161,8 @@ _INSERT_SAMPLE = insert(_SAMPLE)
 _ALERT_ONCE = ignoring(_ALERT, "kind", "student_id", "day")
 
 
-def _bind(executor):
-    return executor.get_bind() if hasattr(executor, "get_bind") else executor
-
-
 def _dialect(executor) -> str:
-    return _bind(executor).dialect.name
+    return bind_of(executor).dialect.name
 
 
 def placements_of(executor, *, student_id: int) -> list[Row]:
@@ -197,7 +193,7 @@ def latest_checkin(executor, *, student_id: int) -> Row | None:
 
 def placements_of_students_read(executor, *, student_ids) -> Read:
     """The placements of many students, oldest first, by student id."""
-    params = {"student_ids": listed(_bind(executor), sorted(set(student_ids)))}
+    params = {"student_ids": listed(executor, sorted(set(student_ids)))}
     return Read(_PLACEMENTS_OF_MANY, params, _by_student)
 
 
@@ -207,7 +203,7 @@ def placements_of_students(executor, *, student_ids) -> dict[int, list[Row]]:
 
 def checkins_of_students_on(executor, *, student_ids, day: date) -> dict[int, list[Row]]:
     """The check-ins of many students on one day, oldest first, by student id."""
-    params = {"student_ids": listed(_bind(executor), sorted(set(student_ids))), "day": day}
+    params = {"student_ids": listed(executor, sorted(set(student_ids))), "day": day}
     out: dict[int, list[Row]] = {}
     for row in executor.execute(_CHECKINS_OF_MANY_ON[_dialect(executor)], params):
         out.setdefault(row.student_id, []).append(row)
@@ -223,7 +219,7 @@ def _by_student(rows) -> dict[int, list[Row]]:
 
 def checkins_of_students_between_read(executor, *, student_ids, start: date, end: date) -> Read:
     """The check-ins of many students on days start..end, oldest first, by student id."""
-    ids = listed(_bind(executor), sorted(set(student_ids)))
+    ids = listed(executor, sorted(set(student_ids)))
     params = {"student_ids": ids, "start": start, "end": end}
     return Read(_CHECKINS_OF_MANY_BETWEEN, params, _by_student)
 
@@ -259,7 +255,7 @@ def checkins_at_points(executor, *, wanted) -> dict[str, list[tuple[int, date]]]
 
 def samples_of_students_since_read(executor, *, student_ids, since: datetime) -> Read:
     """The location samples (LOCATION events, live updates) of many students since `since`."""
-    ids = listed(_bind(executor), sorted(set(student_ids)))
+    ids = listed(executor, sorted(set(student_ids)))
     return Read(_SAMPLES_SINCE, {"student_ids": ids, "since": since}, _by_student)
 
 

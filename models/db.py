@@ -9,6 +9,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from models.batch_sql import bind_of
+
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
@@ -41,8 +43,7 @@ def refresh_statistics(executor, tables=()) -> None:
     then ran on plans made for empty tables, at half the speed or worse. SQLite's planner
     works from its indexes without statistics: nothing to do there.
     """
-    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
-    if bind.dialect.name == "postgresql":
+    if bind_of(executor).dialect.name == "postgresql":
         names = ", ".join(getattr(t, "__tablename__", None) or t.name for t in tables)
         executor.execute(text(f"ANALYZE {names}".strip()))
 

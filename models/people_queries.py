@@ -143,11 +143,15 @@ def _with_names(member):
 _WITH_NAMES = Prepared.per_dialect(_with_names)
 
 
+def _students_read(prepared: Prepared, executor, student_ids) -> Read:
+    """A read of one row per student id, shaped by id."""
+    params = {"student_ids": listed(executor, sorted(set(student_ids)))}
+    return Read(prepared, params, lambda rows: {row.id: row for row in rows})
+
+
 def students_with_names_read(executor, *, student_ids) -> Read:
     """Students by id, each row with `class_name` and `teacher_name` besides its columns."""
-    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
-    params = {"student_ids": listed(bind, sorted(set(student_ids)))}
-    return Read(_WITH_NAMES, params, lambda rows: {row.id: row for row in rows})
+    return _students_read(_WITH_NAMES, executor, student_ids)
 
 
 def students_with_names(executor, *, student_ids) -> dict[int, Row]:
@@ -157,9 +161,7 @@ def students_with_names(executor, *, student_ids) -> dict[int, Row]:
 def student_summaries_read(executor, *, student_ids) -> Read:
     """Students' names and numbers, schools, open tickets and last journals (journal_kind,
     journal_period_start, journal_status, journal_score; None without one), by id."""
-    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
-    params = {"student_ids": listed(bind, sorted(set(student_ids)))}
-    return Read(_SUMMARIES, params, lambda rows: {row.id: row for row in rows})
+    return _students_read(_SUMMARIES, executor, student_ids)
 
 
 def student_summaries(executor, *, student_ids) -> dict[int, Row]:

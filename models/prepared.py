@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert
 from sqlalchemy.engine import Connection
 
+from models.batch_sql import bind_of, per_dialect
+
 
 class _RowBase(tuple):
     __slots__ = ()
@@ -44,8 +46,6 @@ class Prepared:
     @classmethod
     def per_dialect(cls, build) -> Prepared:
         """Prepared(models.batch_sql.per_dialect(build)): a list parameter per dialect."""
-        from models.batch_sql import per_dialect
-
         return cls(per_dialect(build))
 
     def _for(self, dialect):
@@ -93,8 +93,7 @@ class Prepared:
         """The rows of the statement for `params`."""
         params = params or {}
         if not isinstance(executor, Connection) or _observed(executor):
-            bind = executor if isinstance(executor, Connection) else executor.get_bind()
-            return list(executor.execute(self._for(bind.dialect), params))
+            return list(executor.execute(self._for(bind_of(executor).dialect), params))
         plan = self._plan(executor.dialect)
         cursor = _driver(executor).cursor()
         try:
@@ -122,11 +121,9 @@ class Prepared:
     def run(self, executor, params: dict | list[dict] | None = None) -> int:
         """Execute a statement that returns no rows (a list: one executemany); the row count."""
         if not isinstance(executor, Connection) or _observed(executor):
-            bind = executor if isinstance(executor, Connection) else executor.get_bind()
+            statement = self._for(bind_of(executor).dialect)
             options = {"preserve_rowcount": True}
-            result = executor.execute(
-                self._for(bind.dialect), params or {}, execution_options=options
-            )
+            result = executor.execute(statement, params or {}, execution_options=options)
             return max(result.rowcount or 0, 0)
         sql, positional, wanted, _, _, _ = self._plan(executor.dialect)
         cursor = _driver(executor).cursor()

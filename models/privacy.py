@@ -8,7 +8,7 @@ from sqlalchemy import Index, bindparam, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
-from models.batch_sql import RowsInsert
+from models.batch_sql import RowsInsert, bind_of
 from models.people import Guardianship
 from models.types import AwareDateTime
 
@@ -109,6 +109,5 @@ _CLAIM_DAY = {
 
 def claim_daily_run(conn, *, name: str, day: date, at: datetime) -> bool:
     """True once per (name, day) across processes: the caller runs that day's sweep."""
-    bind = conn.get_bind() if hasattr(conn, "get_bind") else conn
     params = {"name": name, "day": day, "at": at}
-    return conn.execute(_CLAIM_DAY[bind.dialect.name], params).first() is not None
+    return conn.execute(_CLAIM_DAY[bind_of(conn).dialect.name], params).first() is not None

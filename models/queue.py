@@ -8,6 +8,7 @@ from functools import cache
 from sqlalchemy import String, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from models.batch_sql import bind_of
 from models.channel import ChannelAccount
 from models.outbox import OutboxMessage
 from models.prepared import Prepared, PreparedInsert
@@ -17,8 +18,7 @@ KEY_LENGTH = 160  # outbox.idempotency_key
 
 def _dialect_name(executor) -> str:
     """The dialect of a Session or a Connection."""
-    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor
-    return bind.dialect.name
+    return bind_of(executor).dialect.name
 
 
 # Up to this many rows go one by one through a statement compiled once; more go as one

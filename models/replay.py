@@ -15,7 +15,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
-from models.batch_sql import RowsInsert, listed
+from models.batch_sql import RowsInsert, bind_of, listed
 from models.prepared import Prepared, Read
 from models.types import AwareDateTime
 
@@ -50,9 +50,8 @@ def claim_nonce(conn, *, timestamp: int, nonce: str, digest: str, at: datetime) 
 
     `conn` is a Connection or a Session; the claim commits (or rolls back) with its transaction.
     """
-    bind = conn.get_bind() if hasattr(conn, "get_bind") else conn
     params = {"timestamp": timestamp, "nonce": nonce, "digest": digest, "at": at}
-    return conn.execute(_CLAIM[bind.dialect.name], params).first() is not None
+    return conn.execute(_CLAIM[bind_of(conn).dialect.name], params).first() is not None
 
 
 # The timestamps first: they lead the primary key (a nonce alone would read the whole table).
