@@ -211,6 +211,18 @@ class Context:
             return [self.account]
         return list(self.batch.data.get(BATCH_SENDERS, {}).values()) or [self.account]
 
+    def kept(self, key, read, fits):
+        """What `read()` reads set-wise for the batch's messages of one kind (Batch.kept);
+        without a batch, read for this message alone."""
+        if self.batch is None:
+            return read()
+        return self.batch.kept(key, read, fits)
+
+    def forget(self, key) -> None:
+        """Drop what was kept under `key`: this message changed it (see kept)."""
+        if self.batch is not None:
+            self.batch.data.pop(key, None)
+
     def batch_unbound(self) -> set[str]:
         """The external ids of this channel's unbound senders in this one's batch (the sender's
         own among them)."""

@@ -111,9 +111,7 @@ def _recent_failures(ctx: Context, since) -> list:
         )
         return since, found
 
-    if ctx.batch is None:
-        return read()[1].get(ctx.inbound.user_id, [])
-    kept = ctx.batch.kept(_FAILURES, read, lambda kept: kept[0] <= since)
+    kept = ctx.kept(_FAILURES, read, lambda kept: kept[0] <= since)
     return [at for at in kept[1].get(ctx.inbound.user_id, []) if at > since]
 
 
@@ -203,8 +201,7 @@ def _not_claimed(ctx: Context, code: str) -> list[Reply]:
         record_bind_failure(
             ctx.conn, channel=inbound.channel, external_id=inbound.user_id, at=ctx.now
         )
-        if ctx.batch is not None:
-            ctx.batch.data.pop(_FAILURES, None)  # read again, with this one
+        ctx.forget(_FAILURES)  # read again, with this one
         until = _lockout_until(ctx)
         if until is not None:
             return _locked(ctx, until)

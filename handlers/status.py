@@ -114,9 +114,7 @@ def _summary(ctx: Context):
         }
         return student_summaries(ctx.conn, student_ids=ids)
 
-    if ctx.batch is None:
-        return read()[ctx.person_id]
-    return ctx.batch.kept(_SUMMARIES, read, lambda kept: ctx.person_id in kept)[ctx.person_id]
+    return ctx.kept(_SUMMARIES, read, lambda kept: ctx.person_id in kept)[ctx.person_id]
 
 
 def _latest(placements):

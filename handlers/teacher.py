@@ -84,9 +84,7 @@ def _today_reads(ctx: Context) -> _Reads:
         }
         return _read_for(ctx, overseers)
 
-    if ctx.batch is None:
-        return read()
-    return ctx.batch.kept(_READS, read, lambda kept: kept.day == ctx.today and me in kept.students)
+    return ctx.kept(_READS, read, lambda kept: kept.day == ctx.today and me in kept.students)
 
 
 def _read_for(ctx: Context, overseers: set) -> _Reads:

@@ -105,11 +105,17 @@ def touch_accounts(conn: Connection, account_ids: Iterable[int], at: datetime) -
 _STATE_VALUES = ("channel", "external_id", "state", "data", "updated_at", "expires_at")
 
 
-def _state_upsert(dialect):
-    stmt = dialect.insert(_STATE).values({name: bindparam(name) for name in _STATE_VALUES})
+def _replacing(stmt):
+    """An insert of dialog states that replaces a sender's stored one."""
     return stmt.on_conflict_do_update(
         index_elements=["channel", "external_id"],
         set_={name: stmt.excluded[name] for name in ("state", "data", "updated_at", "expires_at")},
+    )
+
+
+def _state_upsert(dialect):
+    return _replacing(
+        dialect.insert(_STATE).values({name: bindparam(name) for name in _STATE_VALUES})
     )
 
 
@@ -121,11 +127,7 @@ def _states_upsert_from_arrays() -> BinaryStatement:
     params: dict = {}
     rows = unnested(_STATE, _STATE_VALUES, "s", params)
     stmt = postgresql.insert(_STATE).from_select(list(_STATE_VALUES), rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["channel", "external_id"],
-        set_={name: stmt.excluded[name] for name in ("state", "data", "updated_at", "expires_at")},
-    )
-    return BinaryStatement(stmt, params)
+    return BinaryStatement(_replacing(stmt), params)
 
 
 _SET_STATES = _states_upsert_from_arrays()
