@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from sqlalchemy import Column, String, any_, bindparam, func, insert, literal_column
+from sqlalchemy import Column, String, any_, bindparam, func, literal_column
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -80,68 +80,6 @@ def json_rows(select):
     return sa_select(
         func.coalesce(func.json_agg(func.json_build_array(*rows.c)), literal_column("'[]'::json"))
     ).scalar_subquery()
-
-
-class RowsInsert:
-    """An INSERT of many rows as one executemany on the driver.
-
-    SQLAlchemy's work per execution of a list of rows (a cache lookup, then every value of
-    every row through its type's processing) cost the writer more than the database's own
-    work. Here the statement is compiled once per dialect and the rows are converted with the
-    columns' own bind processors, so the database gets exactly what SQLAlchemy would send.
-    """
-
-    def __init__(self, table, columns: tuple[str, ...]):
-        self.table, self.columns = table, columns
-        self._prepared: dict[type, tuple] = {}  # per dialect class (its driver's paramstyle)
-        self._from_arrays: BinaryStatement | None = None
-
-    def _for(self, dialect) -> tuple:
-        prepared = self._prepared.get(type(dialect))
-        if prepared is None:
-            compiled = insert(self.table).compile(
-                dialect=dialect, column_keys=list(self.columns), for_executemany=True
-            )
-            names = compiled.positiontup if compiled.positional else self.columns
-            processors = tuple(
-                (name, self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                for name in names
-            )
-            prepared = self._prepared[type(dialect)] = (
-                compiled.string,
-                compiled.positional,
-                processors,
-            )
-        return prepared
-
-    def __call__(self, conn: Connection, rows: list[dict]) -> None:
-        if not rows:
-            return
-        if len(rows) > 1 and conn.dialect.name == "postgresql":
-            self._unnested(conn, rows)
-            return
-        sql, positional, processors = self._for(conn.dialect)
-        if positional:
-            params = [
-                tuple(row[name] if p is None else p(row[name]) for name, p in processors)
-                for row in rows
-            ]
-        else:
-            params = [
-                {name: row[name] if p is None else p(row[name]) for name, p in processors}
-                for row in rows
-            ]
-        conn.exec_driver_sql(sql, params)
-
-    def _unnested(self, conn: Connection, rows: list[dict]) -> None:
-        """PostgreSQL: all rows in ONE statement (INSERT ... SELECT FROM unnest of one array
-        per column), where an executemany sends, and the server runs, one per row."""
-        if self._from_arrays is None:
-            params: dict = {}
-            rows_of = unnested(self.table, self.columns, "r", params)
-            statement = insert(self.table).from_select(list(self.columns), rows_of)
-            self._from_arrays = BinaryStatement(statement, params)
-        self._from_arrays(conn, {f"r_{name}": [row[name] for row in rows] for name in self.columns})
 
 
 class BinaryStatement:

@@ -17,10 +17,10 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 
-from models.batch_sql import DIALECTS, RowsInsert, bind_of, ignoring, listed, per_dialect
+from models.batch_sql import DIALECTS, bind_of, ignoring, listed, per_dialect
 from models.people import Company
 from models.placement import Placement
-from models.prepared import Prepared, Read
+from models.prepared import Prepared, Read, RowsInsert
 from models.records import CheckIn, LocationSample
 from models.stats import count_school_day
 from models.tickets import Alert
@@ -151,12 +151,6 @@ _SAMPLES_SINCE = Prepared.per_dialect(
 )
 _INSERT_CHECKIN = insert(_CHECKIN).returning(_CHECKIN.c.id)
 _INSERT_CHECKINS = RowsInsert(_CHECKIN, CHECKIN_COLUMNS)
-# What a column left out of `values` holds (RowsInsert sends every column).
-_CHECKIN_DEFAULTS = {
-    c.key: c.default.arg if c.default is not None and c.default.is_scalar else None
-    for c in _CHECKIN.c
-    if c.key != "id" and (c.nullable or (c.default is not None and c.default.is_scalar))
-}
 _INSERT_SAMPLE = insert(_SAMPLE)
 _ALERT_ONCE = ignoring(_ALERT, "kind", "student_id", "day")
 
@@ -289,9 +283,7 @@ def record_checkin(
         new_id = executor.execute(_INSERT_CHECKIN, row).scalar_one()
     else:
         new_id = None
-        batch.rows("checkin_rows", _INSERT_CHECKINS, later=True).append(
-            {**_CHECKIN_DEFAULTS, **row}
-        )
+        batch.rows("checkin_rows", _INSERT_CHECKINS, later=True).append(row)
     day = values["day"]
     count_school_day(
         executor,

@@ -16,9 +16,9 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-from models.batch_sql import BinaryStatement, RowsInsert, listed, per_dialect, unnested
+from models.batch_sql import BinaryStatement, listed, per_dialect, unnested
 from models.channel import ChannelAccount, ConversationState, InboundSeen
-from models.prepared import Prepared, Read
+from models.prepared import Prepared, Read, RowsInsert
 
 _ACCOUNT = ChannelAccount.__table__
 _STATE = ConversationState.__table__

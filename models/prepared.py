@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert
 from sqlalchemy.engine import Connection
 
-from models.batch_sql import bind_of, per_dialect
+from models.batch_sql import BinaryStatement, bind_of, per_dialect, unnested
 
 
 class _RowBase(tuple):
@@ -199,6 +199,41 @@ def together(conn: Connection) -> Iterator[None]:
         yield
 
 
+class RowsInsert:
+    """An INSERT of many rows into `columns`, each column a row leaves out filled as SQLAlchemy
+    would (its Python default, else NULL): one executemany on the driver (Prepared); on
+    PostgreSQL, more than one row is ONE statement (INSERT ... SELECT FROM unnest of one array
+    per column), where an executemany sends, and the server runs, one per row."""
+
+    def __init__(self, table, columns: tuple[str, ...]):
+        self.table, self.columns = table, columns
+        self._each = Prepared(insert(table).values({name: bindparam(name) for name in columns}))
+        self._from_arrays: BinaryStatement | None = None
+
+    def _complete(self, row: dict) -> dict:
+        return {
+            name: row[name] if name in row else _left_out(self.table.c[name])
+            for name in self.columns
+        }
+
+    def __call__(self, conn: Connection, rows: list[dict]) -> None:
+        if not rows:
+            return
+        rows = [self._complete(row) for row in rows]
+        if len(rows) > 1 and conn.dialect.name == "postgresql":
+            self._unnested(conn, rows)
+        else:
+            self._each.run(conn, rows)
+
+    def _unnested(self, conn: Connection, rows: list[dict]) -> None:
+        if self._from_arrays is None:
+            params: dict = {}
+            rows_of = unnested(self.table, self.columns, "r", params)
+            statement = insert(self.table).from_select(list(self.columns), rows_of)
+            self._from_arrays = BinaryStatement(statement, params)
+        self._from_arrays(conn, {f"r_{name}": [row[name] for row in rows] for name in self.columns})
+
+
 class PreparedInsert:
     """INSERT INTO `table` the columns a row names (one Prepared per set of names), with
     `returning` columns if given: columns a row leaves out keep their defaults."""
@@ -220,12 +255,8 @@ class PreparedInsert:
     def _with_defaults(self, row: dict) -> dict:
         """The row with each column default it leaves out (as SQLAlchemy would add it)."""
         for column in self.table.c:
-            default = column.default
-            if default is None or column.key in row:
-                continue
-            if default.is_clause_element:  # SQL defaults: not for this path
-                raise ValueError(f"{self.table.name}.{column.key} has a SQL default")
-            row[column.key] = default.arg(None) if default.is_callable else default.arg
+            if column.default is not None and column.key not in row:
+                row[column.key] = _left_out(column)
         return row
 
     def run(self, executor, row: dict) -> int:
@@ -240,6 +271,16 @@ class PreparedInsert:
     def scalar(self, executor, row: dict):
         row = self._with_defaults(dict(row))
         return self._for(tuple(row)).scalar(executor, row)
+
+
+def _left_out(column):
+    """What SQLAlchemy writes for a column an insert leaves out: its Python default, else None."""
+    default = column.default
+    if default is None:
+        return None
+    if default.is_clause_element:  # SQL defaults: not for this path
+        raise ValueError(f"{column.table.name}.{column.key} has a SQL default")
+    return default.arg(None) if default.is_callable else default.arg
 
 
 def _values(positional: bool, wanted: tuple, params: dict):

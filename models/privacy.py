@@ -8,8 +8,9 @@ from sqlalchemy import Index, bindparam, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
-from models.batch_sql import RowsInsert, bind_of
+from models.batch_sql import bind_of
 from models.people import Guardianship
+from models.prepared import RowsInsert
 from models.types import AwareDateTime
 
 

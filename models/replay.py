@@ -15,8 +15,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
-from models.batch_sql import RowsInsert, bind_of, listed
-from models.prepared import Prepared, Read
+from models.batch_sql import bind_of, listed
+from models.prepared import Prepared, Read, RowsInsert
 from models.types import AwareDateTime
 
 

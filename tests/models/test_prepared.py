@@ -158,7 +158,10 @@ def test_moving_48_hour_windows_updates_accounts_in_place(engine, session):
     session.commit()
     with engine.begin() as conn:
         ids = conn.execute(sa_select(ChannelAccount.id)).scalars().all()
-    for n in range(10):  # batches of messages from senders all over the table
+    # Two batches of messages from a fifth of the senders, all over the table: the new row
+    # versions fit in the room a page keeps, whether or not dead ones can be pruned yet (other
+    # transactions on the server may hold them back).
+    for n in (0, 5):
         with engine.begin() as conn:
             touch_accounts(conn, ids[n::10], datetime(2026, 3, 2, 9, n, tzinfo=UTC))
     with engine.connect() as conn:
@@ -168,4 +171,4 @@ def test_moving_48_hour_windows_updates_accounts_in_place(engine, session):
             "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
             " WHERE relid = 'channel_accounts'::regclass"
         ).one()
-    assert updated >= 3000 and hot / updated > 0.9, (updated, hot)
+    assert updated >= 600 and hot / updated > 0.9, (updated, hot)
