@@ -43,11 +43,10 @@ from core.evidence import point_key, sample_since
 from core.page_token import PAGE_KEY_NAME, derive_key
 from core.settings import Settings
 from handlers.base import BATCH_SENDERS, Context, StudentFacts
-from models.attendance import DueFacts, approved_leave_days_read, first_bindings_read
+from models.attendance import due_facts_of, due_facts_reads
 from models.checkins import (
     checkins_at_points_read,
     checkins_of_students_between_read,
-    placements_of_students_read,
     samples_of_students_since_read,
 )
 from models.inbound import (
@@ -303,25 +302,19 @@ class Pipeline:
         first = min(days) - timedelta(days=min(days).weekday())  # that week's Monday
         last = max(days)
         reads = [
-            placements_of_students_read(conn, student_ids=students),
+            *due_facts_reads(conn, student_ids=students, first=first, last=last),
             checkins_of_students_between_read(conn, student_ids=students, start=first, end=last),
-            first_bindings_read(conn, student_ids=students),
-            approved_leave_days_read(conn, student_ids=students, first=first, last=last),
             students_with_names_read(conn, student_ids=students),
         ]
         located, since = self._located(state, jobs)
         if located:
             reads += self._evidence_reads(conn, located, since)
-        placements, checkins, bound, leaves, rows, *evidence = read_all(conn, reads)
+        placements, bound, leaves, checkins, rows, *evidence = read_all(conn, reads)
+        dues = due_facts_of(students, placements, bound, leaves)
         seen, samples = evidence if located else (None, {})
         for student_id in students:
             mine = placements.get(student_id, [])
-            due = DueFacts(
-                placements=tuple(mine),
-                bound_at=bound.get(student_id),
-                leaves=tuple(leaves.get(student_id, ())),
-            )
-            facts = StudentFacts(mine, first, last, due=due, me=rows.get(student_id))
+            facts = StudentFacts(mine, first, last, due=dues[student_id], me=rows.get(student_id))
             if seen is not None:
                 facts.seen, facts.samples_since = seen, since
                 facts.samples = list(samples.get(student_id, ()))

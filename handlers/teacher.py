@@ -12,12 +12,11 @@ from core.scope import OVERSEERS, students_overseen_by_any
 from handlers.base import Context, on_intent
 from handlers.texts import fmt_day, fmt_distance, fmt_time
 from handlers.week import checkins_reader, kind_and_time, sep, week_lines, week_of
-from models.attendance import due_facts
-from models.checkins import (
-    checkins_of_students_on,
-)
+from models.attendance import due_facts, due_facts_of, due_facts_reads
+from models.checkins import checkins_of_students_between_read
 from models.makeup_queries import pending_makeup_count
 from models.people_queries import find_students_of_teacher
+from models.prepared import read_all
 
 TODAY_HEAD = (
     "今日 {day}：应签到 {due} 人，已签到 {present} 人。",
@@ -94,10 +93,14 @@ def _read_for(ctx: Context, overseers: set) -> _Reads:
         if ids:
             for row in ctx.conn.execute(students_overseen_by_any(kind, ids)):
                 students[(kind, row.overseer_id)].append(row)
-    ids = {row.id for rows in students.values() for row in rows}
-    facts = due_facts(ctx.conn, student_ids=ids, first=ctx.today, last=ctx.today)
-    checkins = checkins_of_students_on(ctx.conn, student_ids=ids, day=ctx.today)
-    return _Reads(ctx.today, students, facts, checkins)
+    ids = sorted({row.id for rows in students.values() for row in rows})
+    day = ctx.today
+    reads = [
+        *due_facts_reads(ctx.conn, student_ids=ids, first=day, last=day),
+        checkins_of_students_between_read(ctx.conn, student_ids=ids, start=day, end=day),
+    ]
+    *due, checkins = read_all(ctx.conn, reads)  # one round trip on PostgreSQL
+    return _Reads(day, students, due_facts_of(ids, *due), checkins)
 
 
 @on_intent("today", roles=OVERSEERS)

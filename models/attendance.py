@@ -16,10 +16,10 @@ from sqlmodel import Session
 
 from models.batch_sql import listed
 from models.channel import ChannelAccount
-from models.checkins import placements_of_students
+from models.checkins import placements_of_students_read
 from models.leave import Leave
 from models.placement import Placement
-from models.prepared import Prepared, Read
+from models.prepared import Prepared, Read, read_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,19 +117,33 @@ def any_leave_between(session: Session, *, first: date, last: date) -> bool:
     return found is not None
 
 
-def due_facts(
-    session: Session, *, student_ids: Iterable[int], first: date, last: date
-) -> dict[int, DueFacts]:
-    """Everything core.due needs to decide days in [first, last] for these students."""
+def due_facts_reads(executor, *, student_ids: Iterable[int], first: date, last: date) -> list[Read]:
+    """due_facts as reads to send with others (models.prepared.read_all); due_facts_of
+    shapes their results."""
     ids = sorted(set(student_ids))
-    placements = placements_of_students(session, student_ids=ids)  # plain rows, any executor
-    bound = first_bindings(session, student_ids=ids)
-    leaves = approved_leave_days(session, student_ids=ids, first=first, last=last)
+    return [
+        placements_of_students_read(executor, student_ids=ids),
+        first_bindings_read(executor, student_ids=ids),
+        approved_leave_days_read(executor, student_ids=ids, first=first, last=last),
+    ]
+
+
+def due_facts_of(student_ids: Iterable[int], placements, bound, leaves) -> dict[int, DueFacts]:
+    """The DueFacts of each student from the results of due_facts_reads."""
     return {
         sid: DueFacts(
             placements=tuple(placements.get(sid, ())),
             bound_at=bound.get(sid),
             leaves=tuple(leaves.get(sid, ())),
         )
-        for sid in ids
+        for sid in student_ids
     }
+
+
+def due_facts(
+    session: Session, *, student_ids: Iterable[int], first: date, last: date
+) -> dict[int, DueFacts]:
+    """Everything core.due needs to decide days in [first, last] for these students."""
+    ids = sorted(set(student_ids))
+    reads = due_facts_reads(session, student_ids=ids, first=first, last=last)
+    return due_facts_of(ids, *read_all(session, reads))

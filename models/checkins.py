@@ -17,7 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 
-from models.batch_sql import DIALECTS, bind_of, ignoring, listed, per_dialect
+from models.batch_sql import DIALECTS, bind_of, ignoring, listed
 from models.people import Company
 from models.placement import Placement
 from models.prepared import Prepared, Read, RowsInsert
@@ -62,16 +62,6 @@ _PLACEMENTS_OF_MANY = Prepared.per_dialect(
         sa_select(*_PLACEMENT_READ)
         .where(member(_PLACEMENT.c.student_id, "student_ids", Integer))
         .order_by(_PLACEMENT.c.student_id, _PLACEMENT.c.start_date, _PLACEMENT.c.id)
-    )
-)
-_CHECKINS_OF_MANY_ON = per_dialect(
-    lambda member: (
-        sa_select(*_CHECKIN_READ)
-        .where(
-            member(_CHECKIN.c.student_id, "student_ids", Integer),
-            _CHECKIN.c.day == bindparam("day"),
-        )
-        .order_by(_CHECKIN.c.at, _CHECKIN.c.id)
     )
 )
 _CHECKINS_OF_MANY_BETWEEN = Prepared.per_dialect(
@@ -193,15 +183,6 @@ def placements_of_students_read(executor, *, student_ids) -> Read:
 
 def placements_of_students(executor, *, student_ids) -> dict[int, list[Row]]:
     return placements_of_students_read(executor, student_ids=student_ids).run(executor)
-
-
-def checkins_of_students_on(executor, *, student_ids, day: date) -> dict[int, list[Row]]:
-    """The check-ins of many students on one day, oldest first, by student id."""
-    params = {"student_ids": listed(executor, sorted(set(student_ids))), "day": day}
-    out: dict[int, list[Row]] = {}
-    for row in executor.execute(_CHECKINS_OF_MANY_ON[_dialect(executor)], params):
-        out.setdefault(row.student_id, []).append(row)
-    return out
 
 
 def _by_student(rows) -> dict[int, list[Row]]:
