@@ -43,7 +43,9 @@ from core.evidence import point_key, sample_since
 from core.page_token import PAGE_KEY_NAME, derive_key
 from core.settings import Settings
 from handlers.base import BATCH_SENDERS, Context, StudentFacts
+from handlers.report import may_open_ticket
 from models.attendance import due_facts_of, due_facts_reads
+from models.case_queries import RESERVED_TICKET_IDS, reserve_ticket_ids_read
 from models.checkins import (
     checkins_at_points_read,
     checkins_of_students_between_read,
@@ -284,9 +286,9 @@ class Pipeline:
         batch.data[BATCH_SENDERS] = state.accounts  # what handlers may read set-wise
         for channel in keys:
             state.known.update(((channel, key), reply) for key, reply in next(found).items())
-        self._read_students(conn, state, jobs)
+        self._read_students(conn, batch, state, jobs)
 
-    def _read_students(self, conn: Connection, state: _BatchState, jobs) -> None:
+    def _read_students(self, conn: Connection, batch: Batch, state: _BatchState, jobs) -> None:
         """What the batch's student senders' handlers read, set-wise: placements, this week's
         check-ins, first bindings, approved leave, the students' rows and, for check-ins,
         their evidence (one round of reads per batch)."""
@@ -309,7 +311,13 @@ class Pipeline:
         located, since = self._located(state, jobs)
         if located:
             reads += self._evidence_reads(conn, located, since)
-        placements, bound, leaves, checkins, rows, *evidence = read_all(conn, reads)
+        numbers = reserve_ticket_ids_read(conn, n=self._may_open_tickets(state, jobs))
+        if numbers is not None:
+            reads.append(numbers)
+        placements, bound, leaves, checkins, rows, *rest = read_all(conn, reads)
+        if numbers is not None:
+            batch.data[RESERVED_TICKET_IDS] = rest.pop()
+        evidence = rest
         dues = due_facts_of(students, placements, bound, leaves)
         seen, samples = evidence if located else (None, {})
         for student_id in students:
@@ -321,6 +329,20 @@ class Pipeline:
             for row in checkins.get(student_id, ()):
                 facts.add(row)
             state.facts[student_id] = facts
+
+    @staticmethod
+    def _may_open_tickets(state: _BatchState, jobs) -> int:
+        """How many of the batch's student messages may open a ticket (handlers.report)."""
+        n = 0
+        for job in jobs:
+            inbound = job.inbound
+            who = (inbound.channel, inbound.user_id)
+            account = state.accounts.get(who)
+            if account is None or account.person_kind != "student" or inbound.kind != "text":
+                continue
+            dialog = state.dialogs.get(who)
+            n += may_open_ticket(inbound.get_plaintext(), dialog.state if dialog else None)
+        return n
 
     @staticmethod
     def _located(state: _BatchState, jobs):

@@ -76,6 +76,12 @@ class Batch:
             (self.write_later if later else self.before_commit)(key, flush)
         return found
 
+    def write_now(self, conn: Connection, key: Hashable) -> None:
+        """Write what was collected under `key` (Batch.rows) now: a job is about to read it."""
+        flush = self._before_commit.pop(key, None) or self._later.pop(key, None)
+        if flush is not None:
+            flush(conn)
+
     def kept(self, key: Hashable, read: Callable[[], Any], fits: Callable[[Any], bool]) -> Any:
         """What `read()` reads set-wise for the batch's messages of one kind, kept while such
         messages follow one another and `fits(value)` holds for the running one: any other

@@ -52,6 +52,8 @@ def open_ticket(
     result = classify(description)
     ticket_id = insert_ticket(
         executor,
+        batch=batch,
+        at_once=result.urgent,  # its alert refers to the row
         school_id=student.school_id,
         student_id=student.id,
         category=result.category,

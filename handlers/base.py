@@ -223,6 +223,11 @@ class Context:
         if self.batch is not None:
             self.batch.data.pop(key, None)
 
+    def write_now(self, key) -> None:
+        """Write the batch's rows collected under `key` now: this message reads them."""
+        if self.batch is not None:
+            self.batch.write_now(self.conn, key)
+
     def batch_unbound(self) -> set[str]:
         """The external ids of this channel's unbound senders in this one's batch (the sender's
         own among them)."""

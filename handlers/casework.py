@@ -24,6 +24,7 @@ from core.journals import parse_number
 from handlers import review
 from handlers.base import Context, on_intent
 from models import Alert, Journal, Student, Ticket
+from models.case_queries import TICKET_ROWS
 
 # A note that says the problem is solved closes the case.
 RESOLVE_WORDS = re.compile(
@@ -154,6 +155,7 @@ def _move_case(
     if number is None:
         return _reply(ctx, HANDLE_USAGE)
     no = f"{prefix}{number}"
+    ctx.write_now(TICKET_ROWS)
     case = ctx.session.get(model, number)
     student = ctx.session.get(Student, case.student_id) if case else None
     if case is None or not _may_see(ctx, case.school_id, student):

@@ -13,7 +13,7 @@ from core.intents import control_word, leading_command
 from core.journals import parse_number
 from core.ticket_open import open_ticket
 from handlers.base import Context, add_words, on_intent, on_state
-from models.case_queries import add_case_note, set_ticket_category, ticket_by_id
+from models.case_queries import TICKET_ROWS, add_case_note, set_ticket_category, ticket_by_id
 from models.tickets import TICKET_CATEGORIES
 
 DESCRIBE = "report_describe"
@@ -98,6 +98,17 @@ def description_of(text: str) -> str:
 
 def is_description(text: str) -> bool:
     return zh.length(text) >= MIN_DESCRIPTION or classify(text).category != "other"
+
+
+def may_open_ticket(text: str, dialog: str | None) -> bool:
+    """Whether a student's message may open a ticket: 维权 with words after it, or the answer
+    to ASK. The inbound path takes ticket numbers for a batch's such messages in advance
+    (models.case_queries.reserve_ticket_ids_read); other messages that open one take theirs
+    as they insert it."""
+    if dialog == DESCRIBE:
+        return True
+    lead = leading_command(text)
+    return lead is not None and lead[0] == "report" and bool(lead[2])
 
 
 @on_intent("report", roles=("student",))
@@ -186,6 +197,7 @@ def recategorize(ctx: Context) -> list[Reply]:
     """Sets the main category of one of the student's own tickets (类别 T12 工资)."""
     words = ctx.args.split(maxsplit=1)
     number = parse_number(words[0], tickets.TICKET_PREFIX) if words else None
+    ctx.write_now(TICKET_ROWS)
     category = category_of(words[1]) if len(words) > 1 else None
     if number is None or category is None:
         names = ("、" if ctx.lang != "en" else ", ").join(

@@ -11,6 +11,7 @@ from handlers.people import describe, describe_student
 from handlers.texts import fmt_day, fmt_time, fmt_workdays
 from handlers.week import checkins_reader, kind_and_time, times, week_lines, week_of
 from models.attendance import due_facts
+from models.case_queries import TICKET_ROWS
 from models.people_queries import children_of, count_students_of_teacher, student_summaries
 
 PLACEMENT = (
@@ -112,6 +113,7 @@ def _summary(ctx: Context):
         ids = {ctx.person_id} | {
             a.person_id for a in ctx.batch_senders() if a is not None and a.person_kind == "student"
         }
+        ctx.write_now(TICKET_ROWS)  # the open tickets it counts
         return student_summaries(ctx.conn, student_ids=ids)
 
     return ctx.kept(_SUMMARIES, read, lambda kept: ctx.person_id in kept)[ctx.person_id]

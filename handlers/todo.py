@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.types import Reply
 from core.scope import chat_students
 from handlers.base import Context, on_intent
-from models.case_queries import open_counts
+from models.case_queries import TICKET_ROWS, open_counts
 from models.journal_queries import waiting_journals
 
 HEAD = ("待办：", "To do:")
@@ -33,6 +33,7 @@ def todo(ctx: Context) -> list[Reply]:
     where = chat_students(account.person_kind, account.person_id, account.school_id)
     counts = {"journals": waiting_journals(ctx.conn, students=where, limit=0)[0]}
     if account.person_kind != "mentor":
+        ctx.write_now(TICKET_ROWS)
         counts |= open_counts(ctx.conn, students=where)
     en = ctx.lang == "en"
     lines = [LINES[name][en].format(n=counts[name]) for name in SHOWN[ctx.role] if counts.get(name)]

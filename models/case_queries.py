@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import Integer, bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 
+from models.batch_sql import bind_of
 from models.console import ConsoleUser
 from models.leave import Leave
 from models.people import Student
-from models.prepared import PreparedInsert
+from models.prepared import Prepared, PreparedInsert, Read
 from models.records import MakeupRequest
 from models.tickets import Alert, CaseNote, Ticket
 
@@ -24,6 +25,15 @@ _OPEN_COUNT = sa_select(func.count()).where(
     _TICKET.c.student_id == bindparam("student_id"), _TICKET.c.status != "resolved"
 )
 _INSERT_TICKET = PreparedInsert(_TICKET, _TICKET.c.id)
+# Ticket numbers taken from the table's own sequence ahead of the inserts (PostgreSQL).
+_NEXT_TICKET_IDS = Prepared(
+    sa_select(func.nextval(func.pg_get_serial_sequence("tickets", "id")).label("id")).select_from(
+        func.generate_series(1, bindparam("n", type_=Integer))
+    )
+)
+_INSERT_TICKET_WITH_ID = PreparedInsert(_TICKET)
+RESERVED_TICKET_IDS = "reserved_ticket_ids"  # the writer batch's numbers taken in advance
+TICKET_ROWS = "tickets"  # the batch's collection of tickets to insert (Batch.rows)
 _INSERT_NOTE = PreparedInsert(_NOTE)
 _ALERT_OF_DAY = sa_select(_ALERT.c.id).where(
     _ALERT.c.kind == bindparam("kind"),
@@ -81,8 +91,33 @@ def set_ticket_category(executor, *, ticket_id: int, categories: list[str], now:
     executor.execute(_SET_CATEGORY, params)
 
 
-def insert_ticket(executor, **values) -> int:
-    return _INSERT_TICKET.scalar(executor, values)
+def reserve_ticket_ids_read(executor, *, n: int) -> Read | None:
+    """n ticket numbers from the tickets' sequence, to read with a batch's other reads, so
+    that its tickets can be inserted with the batch's other writes (insert_ticket); None where
+    the database has no sequence to take them from (SQLite: an insert there is no round trip)."""
+    if n <= 0 or bind_of(executor).dialect.name != "postgresql":
+        return None
+    return Read(_NEXT_TICKET_IDS, {"n": n}, lambda rows: [row.id for row in rows])
+
+
+def insert_ticket(executor, *, batch=None, at_once: bool = False, **values) -> int:
+    """Insert a ticket and return its id. With the inbound path's writer `batch` holding a
+    reserved number (reserve_ticket_ids_read), it takes that number and, unless `at_once`,
+    the row is written with the batch's other writes before its commit: a job of the batch
+    that reads tickets first calls `batch.write_now(conn, TICKET_ROWS)`."""
+    reserved = batch.data.get(RESERVED_TICKET_IDS) if batch is not None else None
+    if not reserved:
+        return _INSERT_TICKET.scalar(executor, values)
+    row = {"id": reserved.pop(0), **values}
+    if at_once:
+        _INSERT_TICKET_WITH_ID.run(executor, row)
+    else:
+        batch.rows(TICKET_ROWS, _insert_tickets).append(row)
+    return row["id"]
+
+
+def _insert_tickets(executor, rows: list[dict]) -> None:
+    _INSERT_TICKET_WITH_ID.run_many(executor, rows)
 
 
 def add_case_note(

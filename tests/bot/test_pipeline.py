@@ -257,6 +257,51 @@ def test_a_batch_reads_and_marks_its_messages_set_wise(session, engine, batch, n
     assert len(_rows(session, InboundSeen)) == 7
 
 
+def test_the_tickets_of_a_batch_carry_the_numbers_their_receipts_and_teachers_name(
+    session, batch, student, now
+):
+    # On PostgreSQL the numbers of a batch's 维权 are taken from the sequence with its reads
+    # and the rows written with its other writes; an urgent one (its alert refers to it) and
+    # one that only answers ASK still get theirs.
+    others = [_student(session, n) for n in range(1, 4)]
+    bind(session, person_kind="teacher", person_id=student.teacher_id, channel="wechat",
+         external_id="oTeacher", school_id=student.school_id)  # fmt: skip
+    session.commit()
+    (ask,) = batch((_text(now, "维权", user="oStudent0003"), "msg:ask"))
+    assert ask.answer.startswith("请描述遇到的问题")
+    handled = batch(
+        (_text(now, "维权 老板两个月没发工资了"), "msg:1"),
+        (_text(now, "维权 宿舍没有热水，洗不了澡", user="oStudent0001"), "msg:2"),
+        (_text(now, "维权 车间主任骚扰我，我很害怕", user="oStudent0002"), "msg:3"),
+        (_text(now, "食堂的饭菜每天都是冷的", user="oStudent0003"), "msg:4"),
+    )
+    tickets = {t.student_id: t for t in _rows(session, Ticket)}
+    owners = [student, *others]
+    assert sorted(tickets) == sorted(s.id for s in owners)
+    # No number is lost: a batch takes as many as it uses.
+    assert sorted(t.id for t in tickets.values()) == list(range(1, 5))
+    for owner, done in zip(owners, handled, strict=True):
+        ticket = tickets[owner.id]
+        assert done.answer.startswith(f"已收到您的反馈，工单 T{ticket.id}（"), done.answer
+    pushes = [m.text for m in _rows(session, OutboxMessage) if m.kind == "ticket_new"]
+    assert sorted(int(p.split("】")[0].split("T")[1]) for p in pushes) == sorted(
+        t.id for t in tickets.values()
+    )
+    (alert,) = _rows(session, Alert)
+    assert alert.ticket_id == tickets[others[1].id].id
+    assert tickets[others[2].id].description == "食堂的饭菜每天都是冷的"
+
+
+def test_a_status_after_a_report_in_the_same_batch_counts_the_new_ticket(
+    session, batch, student, now
+):
+    report, status = batch(
+        (_text(now, "维权 老板两个月没发工资了"), "msg:1"), (_text(now, "状态"), "msg:2")
+    )
+    assert report.answer.startswith("已收到您的反馈")
+    assert "未结的反馈：1 件" in status.answer
+
+
 def test_a_key_stored_by_another_process_after_the_read_is_answered_as_a_duplicate(
     session, batch, student, now, monkeypatch
 ):
