@@ -60,20 +60,6 @@ def ignoring(table, *key: str) -> dict:
     }
 
 
-def one_probe_per_row(names: tuple[str, ...], arrays: dict, probe, name: str = "found"):
-    """PostgreSQL: (wanted, found): the rows of unnest(`arrays`) named `names`, and `probe(wanted)`
-    run once for each of them as a LATERAL subquery.
-
-    A plan that statistics cannot spoil: PostgreSQL knows nothing of today's rows until the
-    next ANALYZE (a new day, a fresh table), and then prefers reading all of them over one
-    index probe per key, a cost that grows with the table. A subquery with an OFFSET or LIMIT
-    is not flattened into a join, so each key is one probe of the index on all its columns.
-    """
-    params = [bindparam(param, type_=postgresql.ARRAY(kind)) for param, kind in arrays.items()]
-    wanted = func.unnest(*params).table_valued(*names).render_derived(name="wanted")
-    return wanted, probe(wanted).lateral(name)
-
-
 def json_rows(select):
     """PostgreSQL: the rows of `select` as one JSON array of arrays ('[]' when there are none)."""
     rows = select.subquery()

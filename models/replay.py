@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, String, delete
+from sqlalchemy import BigInteger, Column, String, bindparam, delete, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
-from models.batch_sql import bind_of, listed
+from models.batch_sql import DIALECTS, bind_of, listed
 from models.prepared import Prepared, Read, RowsInsert
 from models.types import AwareDateTime
 
@@ -54,28 +54,51 @@ def claim_nonce(conn, *, timestamp: int, nonce: str, digest: str, at: datetime) 
     return conn.execute(_CLAIM[bind_of(conn).dialect.name], params).first() is not None
 
 
-# The timestamps first: they lead the primary key (a nonce alone would read the whole table).
-_STORED = Prepared.per_dialect(
-    lambda member: sa_select(_TABLE.c.timestamp, _TABLE.c.nonce, _TABLE.c.digest).where(
-        member(_TABLE.c.timestamp, "timestamps", BigInteger),
-        member(_TABLE.c.nonce, "nonces", String),
+def _stored_statement(dialect: str):
+    """The digest of each wanted pair, NULL where it is new."""
+    if dialect == "postgresql":
+        # One probe of the primary key per pair, whatever the statistics say: a second of
+        # busy traffic shares one timestamp between hundreds of pairs, and a test of the
+        # timestamps first would read them all.
+        arrays = (
+            bindparam("timestamps", type_=postgresql.ARRAY(BigInteger)),
+            bindparam("nonces", type_=postgresql.ARRAY(String)),
+        )
+        wanted = func.unnest(*arrays).table_valued("timestamp", "nonce").render_derived("wanted")
+        digest = sa_select(_TABLE.c.digest).where(
+            _TABLE.c.timestamp == wanted.c.timestamp, _TABLE.c.nonce == wanted.c.nonce
+        )
+        return sa_select(
+            wanted.c.timestamp, wanted.c.nonce, digest.scalar_subquery().label("digest")
+        )
+    # The timestamps first: they lead the primary key (a nonce alone would read the table).
+    timestamps = func.json_each(bindparam("timestamps", type_=String)).table_valued("value")
+    nonces = func.json_each(bindparam("nonces", type_=String)).table_valued("value")
+    return sa_select(_TABLE.c.timestamp, _TABLE.c.nonce, _TABLE.c.digest).where(
+        _TABLE.c.timestamp.in_(sa_select(timestamps.c.value)),
+        _TABLE.c.nonce.in_(sa_select(nonces.c.value)),
     )
-)
+
+
+_STORED = Prepared({dialect: _stored_statement(dialect) for dialect in DIALECTS})
 _INSERT = RowsInsert(_TABLE, ("timestamp", "nonce", "digest", "at"))
 
 
 def stored_nonces_read(conn, *, pairs) -> Read:
     """The digests of the (timestamp, nonce) pairs among `pairs` already accepted."""
-    pairs = set(pairs)
+    pairs = sorted(set(pairs))
     params = {
-        "timestamps": listed(conn, sorted({int(timestamp) for timestamp, _ in pairs})),
-        "nonces": listed(conn, sorted({nonce for _, nonce in pairs})),
+        "timestamps": listed(conn, [int(timestamp) for timestamp, _ in pairs]),
+        "nonces": listed(conn, [nonce for _, nonce in pairs]),
     }
+    wanted = set(pairs)
     return Read(
         _STORED,
         params,
         lambda rows: {
-            (r.timestamp, r.nonce): r.digest for r in rows if (r.timestamp, r.nonce) in pairs
+            (r.timestamp, r.nonce): r.digest
+            for r in rows
+            if r.digest is not None and (r.timestamp, r.nonce) in wanted
         },
     )
 
