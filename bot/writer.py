@@ -104,13 +104,16 @@ class Batch:
             for fn in later.values():
                 fn(conn)
 
-    def flush(self, conn: Connection) -> None:
-        """Write everything collected, before the commit. The writers only write (they read
-        no answers), so on PostgreSQL they all travel in one round trip (together)."""
+    def flush(self, conn: Connection, *, commit: bool = False) -> None:
+        """Write everything collected, before the commit (and with `commit`, commit). The
+        writers only write (they read no answers), so on PostgreSQL they and the COMMIT all
+        travel in one round trip (together)."""
         with together(conn):
             self._settle(conn)
             for fn in self._before_commit.values():
                 fn(conn)
+            if commit:
+                conn.commit()
 
 
 Job = Callable[[Connection, Batch], Any]
@@ -265,14 +268,17 @@ class _Link:
             for job in jobs:
                 batch.job_no += 1
                 values.append(job(conn, batch))
-            batch.flush(conn)
-            conn.commit()
+            batch.flush(conn, commit=True)
             return values
         except BaseException:
             try:
                 conn.rollback()
-            except Exception:  # the connection itself broke: start afresh next time
-                self.close()
+            except Exception:  # the connection itself broke
+                pass
+            # Start afresh next time: a COMMIT that failed inside psycopg's pipeline leaves
+            # SQLAlchemy no transaction to roll back while the server's is still aborted; the
+            # pool's reset on return rolls the connection itself back.
+            self.close()
             raise
 
     def close(self) -> None:
