@@ -30,9 +30,29 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(
+    engine = create_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+
+    @event.listens_for(engine, "connect")
+    def _plan_each_execution(dbapi_conn, _record):
+        # A session setting, not the URL's `options` (a deployment's own search_path, say).
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET plan_cache_mode = {PLAN_CACHE_MODE}")
+        dbapi_conn.commit()
+
+    return engine
+
+
+# psycopg prepares a statement on the server once a connection has run it five times, and
+# PostgreSQL may then keep one generic plan for it until the statistics of its tables change.
+# The inbound path's connections live long and its tables start empty (dedupe keys, nonces,
+# dialog steps, the outbox): a plan made for an empty table reads the whole table on every
+# batch ever after, slower with every message, until an ANALYZE that autovacuum may never
+# get to (in the bench every message kind ran at half its speed once others had run before
+# it). So each execution is planned for its parameters and the table as it is; the parse is
+# still saved.
+PLAN_CACHE_MODE = "force_custom_plan"
 
 
 def refresh_statistics(executor, tables=()) -> None:
