@@ -9,7 +9,6 @@ from functools import cache
 from pathlib import Path
 
 import jieba
-import jieba.analyse
 
 DATA = Path(__file__).parent / "data"
 USERDICT = DATA / "userdict.txt"
@@ -68,6 +67,10 @@ def length(text: str) -> int:
 def keywords(text: str, top: int = 8) -> list[str]:
     """The text's most telling words (TF-IDF over jieba's corpus), best first."""
     init()
+    # Imported on the first journal submitted: jieba.analyse brings its IDF table and the
+    # part-of-speech tagger it imports (~95 MB) that nothing else here needs.
+    import jieba.analyse
+
     tags = jieba.analyse.extract_tags(text, topK=top * 2)
     return [t for t in tags if t not in STOP_KEYWORDS and not t.isdigit()][:top]
 

@@ -10,7 +10,6 @@ from datetime import datetime
 from urllib.parse import quote
 
 from fastapi.responses import Response
-from openpyxl import Workbook
 
 FORMATS = ("csv", "xlsx")
 _NOT_IN_SHEET_TITLES = re.compile(r"[\\/?*\[\]:]")
@@ -50,6 +49,8 @@ def export_response(
     """A download of the rows as CSV (UTF-8 with BOM, opens in Excel) or XLSX."""
     rows = [[_safe_text(_cell(v)) for v in row] for row in rows]
     if fmt == "xlsx":
+        from openpyxl import Workbook  # with numpy and Pillow: ~30 MB kept for a download
+
         wb = Workbook(write_only=True)
         ws = wb.create_sheet(sheet_title(filename))
         ws.append(list(headers))
