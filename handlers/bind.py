@@ -10,8 +10,7 @@ from core.privacy import record_consent
 from handlers.base import Context, on_intent
 from handlers.people import describe, describe_student
 from models.accounts import (
-    bind_account_read,
-    claim_code,
+    claim_and_bind,
     count_bind_failures,
     deactivate_account,
     invite_code,
@@ -20,8 +19,7 @@ from models.accounts import (
     set_code_user,
 )
 from models.audit import record
-from models.people_queries import student_summaries_read
-from models.prepared import read_all
+from models.people_queries import summary_of_code_read
 from models.queue import outbox_row, queue_rows
 
 HOW_TO_BIND = (
@@ -155,29 +153,25 @@ def bind(ctx: Context) -> list[Reply]:
     if not words:
         return ctx.reply(ASK_CODE)
     code = normalise_code(words[0])
-    # The code first, conditionally: of two senders racing for it, one binds.
-    invite = claim_code(ctx.conn, code=code, now=ctx.now) if _well_formed(code) else None
-    if invite is None:
+    if not _well_formed(code):
         return _not_claimed(ctx, code)
     inbound = ctx.inbound
-    binding = bind_account_read(
+    # A student's receipt names them: their summary is read with the binding (on PostgreSQL
+    # the claim, the binding and the summary are one round trip).
+    account, (found,) = claim_and_bind(
+        ctx.conn,
+        code=code,
+        now=ctx.now,
         channel=inbound.channel,
         external_id=inbound.user_id,
-        person_kind=invite.person_kind,
-        person_id=invite.person_id,
-        school_id=invite.school_id,
         language=inbound.language,
         display_name=inbound.display_name,
-        now=ctx.now,
+        also=[summary_of_code_read(ctx.conn, code=code)],
     )
-    # A student's receipt names them: read with the binding (one round trip on PostgreSQL).
-    if invite.person_kind == "student":
-        summaries = student_summaries_read(ctx.conn, student_ids=[invite.person_id])
-        account, found = read_all(ctx.conn, [binding, summaries])
-        me = found.get(invite.person_id)
-    else:
-        account, me = binding.run(ctx.conn), None
-    set_code_user(ctx.conn, code_id=invite.id, account_id=account.id, batch=ctx.batch)
+    if account is None:
+        return _not_claimed(ctx, code)
+    me = found.get(account.person_id) if account.person_kind == "student" else None
+    set_code_user(ctx.conn, code=code, account_id=account.id, batch=ctx.batch)
     ctx.rebind(account)
     _audit(ctx, account, "bind")
     ctx.clear_state()

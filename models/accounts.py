@@ -13,9 +13,9 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
-from models.batch_sql import listed
+from models.batch_sql import bind_of, listed
 from models.channel import BindFailure, ChannelAccount, InviteCode
-from models.prepared import Prepared, Read
+from models.prepared import Prepared, Read, read_all
 
 _ACCOUNT = ChannelAccount.__table__
 _CODE = InviteCode.__table__
@@ -41,6 +41,35 @@ def _bind_statement(dialect):
 
 
 _BIND = Prepared({"postgresql": _bind_statement(postgresql), "sqlite": _bind_statement(sqlite)})
+
+
+def _claim_and_bind_statement():
+    """PostgreSQL: claim the code and bind the sender to its person in ONE statement (the
+    claim a data-modifying CTE); returns the binding, no row when the code was not claimed."""
+    code = _CODE.c
+    claimed = (
+        update(_CODE)
+        .where(
+            code.code == bindparam("b_code"),
+            code.used_at.is_(None),
+            code.expires_at > bindparam("now"),
+        )
+        .values(used_at=bindparam("now"))
+        .returning(code.person_kind, code.person_id, code.school_id)
+        .cte("claimed")
+    )
+    given = {name: bindparam(name, type_=_ACCOUNT.c[name].type) for name in _BOUND_COLUMNS}
+    from_code = ("person_kind", "person_id", "school_id")
+    rows = sa_select(
+        *(claimed.c[name] if name in from_code else given[name] for name in _BOUND_COLUMNS)
+    ).select_from(claimed)
+    stmt = postgresql.insert(_ACCOUNT).from_select(list(_BOUND_COLUMNS), rows)
+    rebound = {name: stmt.excluded[name] for name in _BOUND_COLUMNS[2:]}
+    stmt = stmt.on_conflict_do_update(index_elements=["channel", "external_id"], set_=rebound)
+    return stmt.returning(*_ACCOUNT.c).add_cte(claimed)
+
+
+_CLAIM_AND_BIND = Prepared(_claim_and_bind_statement())
 _DEACTIVATE = update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("b_id")).values(active=False)
 _CODE_BY_VALUE = sa_select(_CODE).where(_CODE.c.code == bindparam("code"))
 # Conditional: of two senders racing for one code, exactly one claims it. Claiming a code by
@@ -56,7 +85,7 @@ _CLAIM_BY_VALUE = Prepared(
     .returning(*_CODE.c)
 )
 _CODE_USER = Prepared(
-    update(_CODE).where(_CODE.c.id == bindparam("b_id")).values(used_by=bindparam("by"))
+    update(_CODE).where(_CODE.c.code == bindparam("b_code")).values(used_by=bindparam("by"))
 )
 _RECENT_FAILURES = Prepared.per_dialect(
     lambda member: (
@@ -87,31 +116,46 @@ def account_for(executor, *, channel: str, external_id: str) -> Row | None:
     return executor.execute(_ACCOUNT_ANY_STATE, params).first()
 
 
-def bind_account_read(
+def claim_and_bind(
+    executor,
     *,
+    code: str,
+    now: datetime,
     channel: str,
     external_id: str,
-    person_kind: str,
-    person_id: int,
-    school_id: int | None,
     language: str,
     display_name: str,
-    now: datetime,
-) -> Read:
-    """Bind a sender to a person (reusing the sender's old row), as a statement to run with
-    others (models.prepared.read_all); its result is the active binding."""
+    also: Iterable[Read] = (),
+) -> tuple[Row | None, list]:
+    """Claim `code` (conditionally: of two senders racing for it, one binds) and bind the
+    sender to the code's person, reusing the sender's old binding row. Returns the active
+    binding, None when the code could not be claimed (invite_code tells why), and the results
+    of the reads `also`, run after the binding (they see it and the claimed code). On
+    PostgreSQL that is one statement, sent with `also` in one round trip."""
     values = dict(
         channel=channel,
         external_id=external_id,
-        person_kind=person_kind,
-        person_id=person_id,
-        school_id=school_id,
         language=language,
         display_name=display_name[:64],
         active=True,
         bound_at=now,
     )
-    return Read(_BIND, values, lambda rows: rows[0])
+    if bind_of(executor).dialect.name == "postgresql":
+        claim = Read(_CLAIM_AND_BIND, {"b_code": code, "now": now, **values}, _first)
+        account, *found = read_all(executor, [claim, *also])
+        return account, found
+    invite = claim_code(executor, code=code, now=now)
+    if invite is None:
+        return None, [read.run(executor) for read in also]
+    person = dict(
+        person_kind=invite.person_kind, person_id=invite.person_id, school_id=invite.school_id
+    )
+    account = _BIND.first(executor, {**values, **person})
+    return account, [read.run(executor) for read in also]
+
+
+def _first(rows: list):
+    return rows[0] if rows else None
 
 
 def deactivate_account(executor, *, account_id: int) -> None:
@@ -128,10 +172,10 @@ def claim_code(executor, *, code: str, now: datetime) -> Row | None:
     return _CLAIM_BY_VALUE.first(executor, {"b_code": code, "now": now})
 
 
-def set_code_user(executor, *, code_id: int, account_id: int, batch=None) -> None:
+def set_code_user(executor, *, code: str, account_id: int, batch=None) -> None:
     """Which binding a claimed code made (with the inbound path's writer `batch`: written with
     the batch's other writes before its commit)."""
-    params = {"b_id": code_id, "by": account_id}
+    params = {"b_code": code, "by": account_id}
     if batch is None:
         _CODE_USER.run(executor, params)
     else:

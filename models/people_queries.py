@@ -11,7 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 
 from models.batch_sql import listed
-from models.channel import ChannelAccount
+from models.channel import ChannelAccount, InviteCode
 from models.console import ConsoleUser
 from models.people import (
     Company,
@@ -37,6 +37,7 @@ _CLASS = SchoolClass.__table__
 _GUARD = Guardianship.__table__
 _JOURNAL = Journal.__table__
 _TICKET = Ticket.__table__
+_CODE = InviteCode.__table__
 
 _STUDENT_BY_ID = sa_select(_STUDENT).where(_STUDENT.c.id == bindparam("id"))
 _TEACHER_BY_ID = sa_select(_TEACHER).where(_TEACHER.c.id == bindparam("id"))
@@ -119,6 +120,17 @@ def _summaries(member):
 
 
 _SUMMARIES = Prepared.per_dialect(_summaries)
+# The same for the student an invite code is for (a binding's receipt, read with the binding).
+_SUMMARY_OF_CODE = Prepared(
+    _summaries(
+        lambda column, *_: (
+            column
+            == sa_select(_CODE.c.person_id)
+            .where(_CODE.c.code == bindparam("code"), _CODE.c.person_kind == "student")
+            .scalar_subquery()
+        )
+    )
+)
 
 _BY_KIND = {"student": _STUDENT_BY_ID, "teacher": _TEACHER_BY_ID, "parent": _PARENT_BY_ID}
 _BY_KIND["mentor"] = _MENTOR_BY_ID
@@ -162,6 +174,12 @@ def student_summaries_read(executor, *, student_ids) -> Read:
     """Students' names and numbers, schools, open tickets and last journals (journal_kind,
     journal_period_start, journal_status, journal_score; None without one), by id."""
     return _students_read(_SUMMARIES, executor, student_ids)
+
+
+def summary_of_code_read(executor, *, code: str) -> Read:
+    """student_summaries_read for the student invite code `code` is for (none for a code of
+    another role), by id."""
+    return Read(_SUMMARY_OF_CODE, {"code": code}, lambda rows: {row.id: row for row in rows})
 
 
 def student_summaries(executor, *, student_ids) -> dict[int, Row]:

@@ -10,12 +10,14 @@ from sqlmodel import Session, select, update
 
 from bot.pipeline import Pipeline
 from bot.types import Inbound, Location
+from core.invites import issue_invite
 from models import (
     Alert,
     ChannelAccount,
     CheckIn,
     ConversationState,
     InboundSeen,
+    InviteCode,
     OutboxMessage,
     SchoolDay,
     Ticket,
@@ -300,6 +302,31 @@ def test_a_status_after_a_report_in_the_same_batch_counts_the_new_ticket(
     )
     assert report.answer.startswith("已收到您的反馈")
     assert "未结的反馈：1 件" in status.answer
+
+
+def test_of_two_senders_racing_for_one_code_in_a_batch_one_binds(session, batch, now):
+    # On PostgreSQL the claim and the binding are one statement: the second claim of the
+    # batch finds the code used and binds nobody; a teacher's code in the same batch binds.
+    student = make_student(session)
+    code = issue_invite(session, person_kind="student", person_id=student.id,
+                        school_id=student.school_id, now=now, ttl_days=30).code  # fmt: skip
+    teacher = issue_invite(session, person_kind="teacher", person_id=student.teacher_id,
+                           school_id=student.school_id, now=now, ttl_days=30).code  # fmt: skip
+    session.commit()
+    first, second, third = batch(
+        (_text(now, f"绑定 {code}", user="oNew1"), "msg:1"),
+        (_text(now, f"绑定 {code}", user="oNew2"), "msg:2"),
+        (_text(now, f"绑定 {teacher}", user="oNew3"), "msg:3"),
+    )
+    assert first.answer.startswith("绑定成功：学生 张三（学号 S001）")
+    assert second.answer.startswith(f"绑定码「{code}」已经使用过了")
+    assert third.answer.startswith("绑定成功：")
+    accounts = {a.external_id: a for a in _rows(session, ChannelAccount)}
+    assert sorted(accounts) == ["oNew1", "oNew3"]
+    assert (accounts["oNew1"].person_kind, accounts["oNew1"].person_id) == ("student", student.id)
+    assert accounts["oNew3"].person_kind == "teacher"
+    codes = {c.code: c.used_by for c in _rows(session, InviteCode)}
+    assert codes == {code: accounts["oNew1"].id, teacher: accounts["oNew3"].id}
 
 
 def test_a_key_stored_by_another_process_after_the_read_is_answered_as_a_duplicate(
