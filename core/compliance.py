@@ -252,6 +252,8 @@ def fees_or_deposit(_f, _c, tickets: Sequence[TicketFact], ctx: Context) -> Verd
     return violation(f"{len(hits)} 张工单反映收费、押金或扣押证件{about}", evidence)
 
 
+# Articles as the 2021 text (教职成〔2021〕4号) numbers them: 第九条 the consent, 第十条 the
+# intern ratio (the 2016 text had the ratio in 第九条; provincial 实施细则 keep the 2021 order).
 RULES: dict[str, Rule] = {
     r.id: r
     for r in (
