@@ -332,13 +332,16 @@ class Pipeline:
 
     @staticmethod
     def _may_open_tickets(state: _BatchState, jobs) -> int:
-        """How many of the batch's student messages may open a ticket (handlers.report)."""
+        """How many of the batch's student messages may open a ticket (handlers.report); a
+        retry of a message already answered opens none."""
         n = 0
         for job in jobs:
             inbound = job.inbound
             who = (inbound.channel, inbound.user_id)
             account = state.accounts.get(who)
             if account is None or account.person_kind != "student" or inbound.kind != "text":
+                continue
+            if job.key and (inbound.channel, job.key[:KEY_LENGTH]) in state.known:
                 continue
             dialog = state.dialogs.get(who)
             n += may_open_ticket(inbound.get_plaintext(), dialog.state if dialog else None)
