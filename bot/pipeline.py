@@ -311,13 +311,12 @@ class Pipeline:
         located, since = self._located(state, jobs)
         if located:
             reads += self._evidence_reads(conn, located, since)
-        numbers = reserve_ticket_ids_read(conn, n=self._may_open_tickets(state, jobs))
+        numbers = reserve_ticket_ids_read(conn, count=lambda: self._may_open_tickets(state, jobs))
         if numbers is not None:
             reads.append(numbers)
-        placements, bound, leaves, checkins, rows, *rest = read_all(conn, reads)
+        placements, bound, leaves, checkins, rows, *evidence = read_all(conn, reads)
         if numbers is not None:
-            batch.data[RESERVED_TICKET_IDS] = rest.pop()
-        evidence = rest
+            batch.data[RESERVED_TICKET_IDS] = evidence.pop()
         dues = due_facts_of(students, placements, bound, leaves)
         seen, samples = evidence if located else (None, {})
         for student_id in students:

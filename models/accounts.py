@@ -34,10 +34,13 @@ _BOUND_COLUMNS = (
 def _bind_statement(dialect):
     """One statement: a new binding row, or the sender's old row rebound; returns the row."""
     stmt = dialect.insert(_ACCOUNT).values({name: bindparam(name) for name in _BOUND_COLUMNS})
+    return _rebinding(stmt).returning(*_ACCOUNT.c)
+
+
+def _rebinding(stmt):
+    """An insert of a binding that rebinds the sender's old row instead."""
     rebound = {name: stmt.excluded[name] for name in _BOUND_COLUMNS[2:]}
-    return stmt.on_conflict_do_update(
-        index_elements=["channel", "external_id"], set_=rebound
-    ).returning(*_ACCOUNT.c)
+    return stmt.on_conflict_do_update(index_elements=["channel", "external_id"], set_=rebound)
 
 
 _BIND = Prepared({"postgresql": _bind_statement(postgresql), "sqlite": _bind_statement(sqlite)})
@@ -64,9 +67,7 @@ def _claim_and_bind_statement():
         *(claimed.c[name] if name in from_code else given[name] for name in _BOUND_COLUMNS)
     ).select_from(claimed)
     stmt = postgresql.insert(_ACCOUNT).from_select(list(_BOUND_COLUMNS), rows)
-    rebound = {name: stmt.excluded[name] for name in _BOUND_COLUMNS[2:]}
-    stmt = stmt.on_conflict_do_update(index_elements=["channel", "external_id"], set_=rebound)
-    return stmt.returning(*_ACCOUNT.c).add_cte(claimed)
+    return _rebinding(stmt).returning(*_ACCOUNT.c).add_cte(claimed)
 
 
 _CLAIM_AND_BIND = Prepared(_claim_and_bind_statement())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 from sqlalchemy import Integer, bindparam, func, insert, update
@@ -91,11 +92,15 @@ def set_ticket_category(executor, *, ticket_id: int, categories: list[str], now:
     executor.execute(_SET_CATEGORY, params)
 
 
-def reserve_ticket_ids_read(executor, *, n: int) -> Read | None:
-    """n ticket numbers from the tickets' sequence, to read with a batch's other reads, so
-    that its tickets can be inserted with the batch's other writes (insert_ticket); None where
-    the database has no sequence to take them from (SQLite: an insert there is no round trip)."""
-    if n <= 0 or bind_of(executor).dialect.name != "postgresql":
+def reserve_ticket_ids_read(executor, *, count: Callable[[], int]) -> Read | None:
+    """count() ticket numbers from the tickets' sequence, to read with a batch's other reads,
+    so that its tickets can be inserted with the batch's other writes (insert_ticket); None
+    where the database has no sequence to take them from (SQLite: an insert there is no round
+    trip, and count is not called) or none is wanted."""
+    if bind_of(executor).dialect.name != "postgresql":
+        return None
+    n = count()
+    if n <= 0:
         return None
     return Read(_NEXT_TICKET_IDS, {"n": n}, lambda rows: [row.id for row in rows])
 
@@ -112,12 +117,8 @@ def insert_ticket(executor, *, batch=None, at_once: bool = False, **values) -> i
     if at_once:
         _INSERT_TICKET_WITH_ID.run(executor, row)
     else:
-        batch.rows(TICKET_ROWS, _insert_tickets).append(row)
+        batch.rows(TICKET_ROWS, _INSERT_TICKET_WITH_ID.run_many).append(row)
     return row["id"]
-
-
-def _insert_tickets(executor, rows: list[dict]) -> None:
-    _INSERT_TICKET_WITH_ID.run_many(executor, rows)
 
 
 def add_case_note(
@@ -137,12 +138,7 @@ def add_case_note(
     if batch is None:
         _INSERT_NOTE.run(executor, row)
     else:
-        batch.rows("case_notes", _insert_notes).append(row)
-
-
-def _insert_notes(executor, rows: list[dict]) -> None:
-    for row in rows:
-        _INSERT_NOTE.run(executor, row)
+        batch.rows("case_notes", _INSERT_NOTE.run_many).append(row)
 
 
 def note_count(executor, *, kind: str, case_id: int) -> int:

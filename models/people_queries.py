@@ -155,10 +155,14 @@ def _with_names(member):
 _WITH_NAMES = Prepared.per_dialect(_with_names)
 
 
+def _by_id(rows) -> dict[int, Row]:
+    return {row.id: row for row in rows}
+
+
 def _students_read(prepared: Prepared, executor, student_ids) -> Read:
     """A read of one row per student id, shaped by id."""
     params = {"student_ids": listed(executor, sorted(set(student_ids)))}
-    return Read(prepared, params, lambda rows: {row.id: row for row in rows})
+    return Read(prepared, params, _by_id)
 
 
 def students_with_names_read(executor, *, student_ids) -> Read:
@@ -179,7 +183,7 @@ def student_summaries_read(executor, *, student_ids) -> Read:
 def summary_of_code_read(executor, *, code: str) -> Read:
     """student_summaries_read for the student invite code `code` is for (none for a code of
     another role), by id."""
-    return Read(_SUMMARY_OF_CODE, {"code": code}, lambda rows: {row.id: row for row in rows})
+    return Read(_SUMMARY_OF_CODE, {"code": code}, _by_id)
 
 
 def student_summaries(executor, *, student_ids) -> dict[int, Row]:

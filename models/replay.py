@@ -15,7 +15,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
-from models.batch_sql import DIALECTS, bind_of, listed
+from models.batch_sql import DIALECTS, bind_of, listed, member
 from models.prepared import Prepared, Read, RowsInsert
 from models.types import AwareDateTime
 
@@ -72,11 +72,9 @@ def _stored_statement(dialect: str):
             wanted.c.timestamp, wanted.c.nonce, digest.scalar_subquery().label("digest")
         )
     # The timestamps first: they lead the primary key (a nonce alone would read the table).
-    timestamps = func.json_each(bindparam("timestamps", type_=String)).table_valued("value")
-    nonces = func.json_each(bindparam("nonces", type_=String)).table_valued("value")
     return sa_select(_TABLE.c.timestamp, _TABLE.c.nonce, _TABLE.c.digest).where(
-        _TABLE.c.timestamp.in_(sa_select(timestamps.c.value)),
-        _TABLE.c.nonce.in_(sa_select(nonces.c.value)),
+        member(dialect, _TABLE.c.timestamp, "timestamps", BigInteger),
+        member(dialect, _TABLE.c.nonce, "nonces", String),
     )
 
 
