@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 from models.batch_sql import bind_of
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
@@ -62,10 +66,19 @@ def refresh_statistics(executor, tables=()) -> None:
     it for nearly empty: the first messages after a roster import (a class binding at once)
     then ran on plans made for empty tables, at half the speed or worse. SQLite's planner
     works from its indexes without statistics: nothing to do there.
+
+    Best effort, in a savepoint: two imports ending at once analyze the same tables, each
+    holding its locks until it commits, and PostgreSQL may end one ANALYZE as a deadlock;
+    that import keeps its rows (the other one's ANALYZE sees them too).
     """
-    if bind_of(executor).dialect.name == "postgresql":
-        names = ", ".join(getattr(t, "__tablename__", None) or t.name for t in tables)
-        executor.execute(text(f"ANALYZE {names}".strip()))
+    if bind_of(executor).dialect.name != "postgresql":
+        return
+    names = ", ".join(getattr(t, "__tablename__", None) or t.name for t in tables)
+    try:
+        with executor.begin_nested():
+            executor.execute(text(f"ANALYZE {names}".strip()))
+    except OperationalError as exc:
+        log.warning("statistics not refreshed: %s", type(exc.orig).__name__)
 
 
 @contextmanager
