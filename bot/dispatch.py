@@ -57,7 +57,7 @@ def dispatch(ctx: Context) -> list[Reply]:
             ctx.rebind(None)
         return []
     loc = inbound.location
-    passive = loc is not None and (loc.source == "event" or inbound.kind == "event")
+    passive = _passive(inbound)
     if ctx.account is None:
         return [] if passive else _unbound(ctx)
     if loc is not None and loc.source in ("event", "live") and _is_evidence(ctx):
@@ -83,17 +83,42 @@ def _is_evidence(ctx: Context) -> bool:
     return ctx.role == "student" and valid_point(loc.lat, loc.lng)
 
 
+def _passive(inbound) -> bool:
+    """A WeChat LOCATION event (or a location sent as an event): evidence, never answered."""
+    loc = inbound.location
+    return loc is not None and (loc.source == "event" or inbound.kind == "event")
+
+
 def _unbound(ctx: Context) -> list[Reply]:
     """Unbound senders can only bind; everything else explains how."""
-    intent, args = ctx.inbound.intent, ctx.args
-    if intent is None and _looks_like_code(ctx.args):
-        intent = "bind"  # a bare code, or a qrscene_ key typed or forwarded as text
-    if intent is None:
-        intent, args = detect(ctx.args, ctx.inbound.language)
-    if intent in OPEN_INTENTS and intent in HANDLERS:
+    intent, args = _unbound_intent(ctx.inbound, ctx.args)
+    if intent is not None:
         ctx.intent, ctx.args = intent, args
         return HANDLERS[intent].handler(ctx)
     return ctx.reply(HOW_TO_BIND)
+
+
+def _unbound_intent(inbound, text: str) -> tuple[str | None, str]:
+    """What an unbound sender's message asks for, of OPEN_INTENTS (None: anything else)."""
+    intent, args = inbound.intent, text
+    if intent is None and _looks_like_code(text):
+        intent = "bind"  # a bare code, or a qrscene_ key typed or forwarded as text
+    if intent is None:
+        intent, args = detect(text, inbound.language)
+    if intent in OPEN_INTENTS and intent in HANDLERS:
+        return intent, args
+    return None, text
+
+
+def bind_request(inbound) -> str | None:
+    """The arguments an unbound sender's message hands the 绑定 handler, or None when it
+    runs no handler or another one: as dispatch routes it (the inbound path claims a
+    batch's invite codes ahead, bot/pipeline.py)."""
+    event = inbound.event.lower()
+    if event in SILENT_EVENTS or event == "unsubscribe" or _passive(inbound):
+        return None
+    intent, args = _unbound_intent(inbound, inbound.get_plaintext())
+    return args if intent == "bind" else None
 
 
 def _looks_like_code(text: str) -> bool:

@@ -36,14 +36,16 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Connection, Engine
 
-from bot.dispatch import dispatch
+from bot.dispatch import bind_request, dispatch
 from bot.types import Inbound, Reply, join_replies
 from bot.writer import Batch, GroupCommitWriter
 from core.evidence import point_key, sample_since
 from core.page_token import PAGE_KEY_NAME, derive_key
 from core.settings import Settings
 from handlers.base import BATCH_SENDERS, Context, StudentFacts
+from handlers.bind import code_to_claim, failures_since
 from handlers.report import may_open_ticket
+from models.accounts import CLAIMED_AHEAD, claims_ahead_read
 from models.attendance import due_facts_of, due_facts_reads
 from models.case_queries import RESERVED_TICKET_IDS, reserve_ticket_ids_read
 from models.checkins import (
@@ -59,7 +61,7 @@ from models.inbound import (
     stored_replies_read,
     touch_accounts,
 )
-from models.people_queries import students_with_names_read
+from models.people_queries import student_lines_of_codes_read, students_with_names_read
 from models.prepared import Read, read_all
 from models.queue import outbox_row, queue_rows, queue_rows_returning_ids
 from models.replay import insert_nonces, stored_nonces_read
@@ -286,12 +288,32 @@ class Pipeline:
         batch.data[BATCH_SENDERS] = state.accounts  # what handlers may read set-wise
         for channel in keys:
             state.known.update(((channel, key), reply) for key, reply in next(found).items())
-        self._read_students(conn, batch, state, jobs)
+        self._second_round(conn, batch, state, jobs)
 
-    def _read_students(self, conn: Connection, batch: Batch, state: _BatchState, jobs) -> None:
+    def _second_round(self, conn: Connection, batch: Batch, state: _BatchState, jobs) -> None:
+        """The second round of reads (on PostgreSQL one round trip): what the batch's student
+        senders' handlers read, the ticket numbers and the invite codes its messages take."""
+        runnable = list(self._runnable(state, jobs))
+        parts = [
+            part
+            for part in (
+                self._student_reads(conn, state, jobs),
+                self._ticket_numbers(conn, batch, state, runnable),
+                self._claims_ahead(conn, batch, state, runnable),
+            )
+            if part is not None
+        ]
+        reads = [read for part_reads, _ in parts for read in part_reads]
+        if not reads:
+            return
+        found = iter(read_all(conn, reads))
+        for part_reads, take in parts:
+            take([next(found) for _ in part_reads])
+
+    def _student_reads(self, conn: Connection, state: _BatchState, jobs):
         """What the batch's student senders' handlers read, set-wise: placements, this week's
         check-ins, first bindings, approved leave, the students' rows and, for check-ins,
-        their evidence (one round of reads per batch)."""
+        their evidence. (reads, take) or None."""
         tz = self.settings.tz
         days = [job.inbound.at.astimezone(tz).date() for job in jobs]
         students = {
@@ -300,7 +322,7 @@ class Pipeline:
             if account is not None and account.person_kind == "student"
         }
         if not students:
-            return
+            return None
         first = min(days) - timedelta(days=min(days).weekday())  # that week's Monday
         last = max(days)
         reads = [
@@ -311,28 +333,57 @@ class Pipeline:
         located, since = self._located(state, jobs)
         if located:
             reads += self._evidence_reads(conn, located, since)
-        numbers = reserve_ticket_ids_read(conn, count=lambda: self._may_open_tickets(state, jobs))
-        if numbers is not None:
-            reads.append(numbers)
-        placements, bound, leaves, checkins, rows, *evidence = read_all(conn, reads)
-        if numbers is not None:
-            batch.data[RESERVED_TICKET_IDS] = evidence.pop()
-        dues = due_facts_of(students, placements, bound, leaves)
-        seen, samples = evidence if located else (None, {})
-        for student_id in students:
-            mine = placements.get(student_id, [])
-            facts = StudentFacts(mine, first, last, due=dues[student_id], me=rows.get(student_id))
-            if seen is not None:
-                facts.seen, facts.samples_since = seen, since
-                facts.samples = list(samples.get(student_id, ()))
-            for row in checkins.get(student_id, ()):
-                facts.add(row)
-            state.facts[student_id] = facts
+
+        def take(results: list) -> None:
+            placements, bound, leaves, checkins, rows, *evidence = results
+            dues = due_facts_of(students, placements, bound, leaves)
+            seen, samples = evidence if located else (None, {})
+            for student_id in students:
+                mine = placements.get(student_id, [])
+                facts = StudentFacts(
+                    mine, first, last, due=dues[student_id], me=rows.get(student_id)
+                )
+                if seen is not None:
+                    facts.seen, facts.samples_since = seen, since
+                    facts.samples = list(samples.get(student_id, ()))
+                for row in checkins.get(student_id, ()):
+                    facts.add(row)
+                state.facts[student_id] = facts
+
+        return reads, take
+
+    @staticmethod
+    def _runnable(state: _BatchState, jobs):
+        """The batch's jobs that will reach a handler, as handle_in decides: not a replayed
+        callback, not a key answered before the batch or earlier in it."""
+        pairs: dict = {}
+        keys: set = set()
+        for job in jobs:
+            if job.replay_key is not None:
+                key = job.replay_key
+                pair = (key["timestamp"], key["nonce"])
+                earlier = state.nonces.get(pair, pairs.get(pair))
+                if earlier is not None and earlier != key["digest"]:
+                    continue
+                pairs.setdefault(pair, key["digest"])
+            if job.key:
+                claim = (job.inbound.channel, job.key[:KEY_LENGTH])
+                if claim in state.known or claim in keys:
+                    continue
+                keys.add(claim)
+            yield job
+
+    def _ticket_numbers(self, conn: Connection, batch: Batch, state: _BatchState, jobs):
+        """Numbers from the tickets' sequence for the messages that may open a ticket
+        (handlers.report.may_open_ticket; PostgreSQL only). (reads, take) or None."""
+        read = reserve_ticket_ids_read(conn, count=lambda: self._may_open_tickets(state, jobs))
+        if read is None:
+            return None
+        return [read], lambda results: batch.data.__setitem__(RESERVED_TICKET_IDS, results[0])
 
     @staticmethod
     def _may_open_tickets(state: _BatchState, jobs) -> int:
-        """How many of the batch's student messages may open a ticket (handlers.report); a
-        retry of a message already answered opens none."""
+        """How many of the batch's student messages may open a ticket (handlers.report)."""
         n = 0
         for job in jobs:
             inbound = job.inbound
@@ -340,11 +391,66 @@ class Pipeline:
             account = state.accounts.get(who)
             if account is None or account.person_kind != "student" or inbound.kind != "text":
                 continue
-            if job.key and (inbound.channel, job.key[:KEY_LENGTH]) in state.known:
-                continue
             dialog = state.dialogs.get(who)
             n += may_open_ticket(inbound.get_plaintext(), dialog.state if dialog else None)
         return n
+
+    def _claims_ahead(self, conn: Connection, batch: Batch, state: _BatchState, jobs):
+        """Invite codes the batch's 绑定 claim with its reads (PostgreSQL: models.accounts.
+        claims_ahead_read), each sender bound as the handler would: an unbound sender's
+        first message asking for a code, unless an earlier message asked for the same code
+        (it is the earlier one's to claim). Each is taken by its message's handler
+        (Context.claimed_ahead). One left untaken would be a binding nobody was told of: the
+        batch fails before its commit, and its messages run one by one, where nothing is
+        claimed ahead. (reads, take) or None."""
+        if len(jobs) < 2:
+            return None
+        asked: set[str] = set()  # codes a message of the batch asked for
+        wanted: dict[tuple, dict] = {}  # sender -> what to claim for them
+        decided: set[tuple] = set()  # senders whose first request was met
+        for job in jobs:
+            inbound = job.inbound
+            who = (inbound.channel, inbound.user_id)
+            if state.accounts.get(who) is not None:
+                continue
+            args = bind_request(inbound)
+            if args is None:
+                continue
+            code, first = code_to_claim(args), who not in decided
+            decided.add(who)
+            if code is None or code in asked:
+                continue
+            asked.add(code)  # a sender's later request still keeps it from those after
+            if not first:
+                continue
+            wanted[who] = dict(
+                code=code,
+                now=inbound.at,
+                since=failures_since(self.settings, inbound.at),
+                channel=inbound.channel,
+                external_id=inbound.user_id,
+                language=inbound.language,
+                display_name=inbound.display_name,
+            )
+        claims = claims_ahead_read(conn, wanted=list(wanted.values()))
+        if claims is None:
+            return None
+        lines = student_lines_of_codes_read(conn, codes=list(asked))
+
+        def take(results: list) -> None:
+            bound, found = results
+            ahead = batch.data[CLAIMED_AHEAD] = {
+                who: (wanted[who]["code"], account, found.get(wanted[who]["code"]))
+                for who, account in bound.items()
+            }
+
+            def all_taken(conn: Connection) -> None:
+                if ahead:
+                    raise RuntimeError(f"{len(ahead)} invite codes claimed ahead, not taken")
+
+            batch.before_commit(CLAIMED_AHEAD, all_taken)
+
+        return [claims, lines], take
 
     @staticmethod
     def _located(state: _BatchState, jobs):

@@ -22,6 +22,7 @@ from bot.types import Inbound, Notification, Reply
 from core.evidence import EvidenceFacts, Fix, sample_since
 from core.geo import to_gcj02
 from core.settings import Settings
+from models.accounts import CLAIMED_AHEAD
 from models.attendance import DueFacts, due_facts
 from models.checkins import (
     checkins_at_points,
@@ -227,6 +228,17 @@ class Context:
         """Write the batch's rows collected under `key` now: this message reads them."""
         if self.batch is not None:
             self.batch.write_now(self.conn, key)
+
+    def claimed_ahead(self, code: str):
+        """(binding, receipt line) when the inbound path already claimed `code` for this
+        sender with its batch's reads (models.accounts.CLAIMED_AHEAD), else None."""
+        ahead = self.batch.data.get(CLAIMED_AHEAD) if self.batch is not None else None
+        who = (self.inbound.channel, self.inbound.user_id)
+        found = ahead.get(who) if ahead else None
+        if found is None or found[0] != code:
+            return None
+        del ahead[who]
+        return found[1], found[2]
 
     def batch_unbound(self) -> set[str]:
         """The external ids of this channel's unbound senders in this one's batch (the sender's

@@ -19,7 +19,7 @@ from models.accounts import (
     set_code_user,
 )
 from models.audit import record
-from models.people_queries import summary_of_code_read
+from models.people_queries import student_lines_of_codes_read
 from models.queue import outbox_row, queue_rows
 
 HOW_TO_BIND = (
@@ -113,11 +113,16 @@ def _recent_failures(ctx: Context, since) -> list:
     return [at for at in kept[1].get(ctx.inbound.user_id, []) if at > since]
 
 
+def failures_since(settings, now):
+    """Since when a sender's wrong codes can bear on a lockout at `now`."""
+    return now - 2 * timedelta(minutes=settings.invite.lockout_min)
+
+
 def _lockout_until(ctx: Context):
     """When the sender's lockout ends, or None: max_failures wrong codes within the window."""
     cfg = ctx.settings.invite
     window = timedelta(minutes=cfg.lockout_min)
-    recent = _recent_failures(ctx, ctx.now - 2 * window)[: cfg.max_failures]
+    recent = _recent_failures(ctx, failures_since(ctx.settings, ctx.now))[: cfg.max_failures]
     # No failure is recorded while locked, so the newest one is the one that started it.
     if len(recent) < cfg.max_failures or recent[0] - recent[-1] > window:
         return None
@@ -141,36 +146,35 @@ def _locked(ctx: Context, until) -> list[Reply]:
     return ctx.reply(LOCKED, until=until.astimezone(ctx.settings.tz).strftime("%H:%M"))
 
 
+def code_to_claim(args: str) -> str | None:
+    """The invite code the 绑定 handler tries to claim for `args`, or None (no code, or one
+    that cannot be a code: a wrong code, never claimed)."""
+    words = args.split()
+    code = normalise_code(words[0]) if words else ""
+    return code if _well_formed(code) else None
+
+
 @on_intent("bind")
 def bind(ctx: Context) -> list[Reply]:
     """Checks the code and links this chat account to the code's person."""
     if ctx.account is not None:
         return ctx.reply(ALREADY_BOUND, who=describe(ctx.conn, ctx.account, ctx.lang))
-    until = _lockout_until(ctx)
-    if until is not None:
-        return _locked(ctx, until)
-    words = ctx.args.split()
-    if not words:
-        return ctx.reply(ASK_CODE)
-    code = normalise_code(words[0])
-    if not _well_formed(code):
-        return _not_claimed(ctx, code)
-    inbound = ctx.inbound
-    # A student's receipt names them: their summary is read with the binding (on PostgreSQL
-    # the claim, the binding and the summary are one round trip).
-    account, (found,) = claim_and_bind(
-        ctx.conn,
-        code=code,
-        now=ctx.now,
-        channel=inbound.channel,
-        external_id=inbound.user_id,
-        language=inbound.language,
-        display_name=inbound.display_name,
-        also=[summary_of_code_read(ctx.conn, code=code)],
-    )
-    if account is None:
-        return _not_claimed(ctx, code)
-    me = found.get(account.person_id) if account.person_kind == "student" else None
+    code = code_to_claim(ctx.args)
+    ahead = ctx.claimed_ahead(code) if code is not None else None
+    if ahead is not None:  # no wrong code within the lockout's reach: none is locked out
+        account, me = ahead
+    else:
+        until = _lockout_until(ctx)
+        if until is not None:
+            return _locked(ctx, until)
+        words = ctx.args.split()
+        if not words:
+            return ctx.reply(ASK_CODE)
+        if code is None:
+            return _not_claimed(ctx, normalise_code(words[0]))
+        account, me = _claim(ctx, code)
+        if account is None:
+            return _not_claimed(ctx, code)
     set_code_user(ctx.conn, code=code, account_id=account.id, batch=ctx.batch)
     ctx.rebind(account)
     _audit(ctx, account, "bind")
@@ -185,6 +189,23 @@ def bind(ctx: Context) -> list[Reply]:
     if account.person_kind in NEXT_STEP:
         lines.append(ctx.say(NEXT_STEP[account.person_kind]))
     return [Reply("\n".join(lines), ask_location=account.person_kind == "student")]
+
+
+def _claim(ctx: Context, code: str):
+    """Claim `code` and bind the sender: (the binding or None, a student's receipt line). On
+    PostgreSQL the claim, the binding and the line are one round trip."""
+    inbound = ctx.inbound
+    account, (lines,) = claim_and_bind(
+        ctx.conn,
+        code=code,
+        now=ctx.now,
+        channel=inbound.channel,
+        external_id=inbound.user_id,
+        language=inbound.language,
+        display_name=inbound.display_name,
+        also=[student_lines_of_codes_read(ctx.conn, codes=[code])],
+    )
+    return account, lines.get(code) if account is not None else None
 
 
 def _not_claimed(ctx: Context, code: str) -> list[Reply]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import String, bindparam, func, insert, update
+from sqlalchemy import DateTime, String, bindparam, column, func, insert, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
@@ -17,6 +17,9 @@ from models.batch_sql import bind_of, listed
 from models.channel import BindFailure, ChannelAccount, InviteCode
 from models.prepared import Prepared, Read, read_all
 
+# The writer batch's bindings made ahead (claims_ahead_read): (channel, external_id) ->
+# (code, binding, a student's receipt line or None), each taken by its message's handler.
+CLAIMED_AHEAD = "claimed_ahead"
 _ACCOUNT = ChannelAccount.__table__
 _CODE = InviteCode.__table__
 _FAILURE = BindFailure.__table__
@@ -71,6 +74,52 @@ def _claim_and_bind_statement():
 
 
 _CLAIM_AND_BIND = Prepared(_claim_and_bind_statement())
+
+
+def _claims_ahead_statement():
+    """PostgreSQL: claim_and_bind for many senders in one statement, from arrays (one element
+    per sender). A sender with a wrong code in the lockout's reach is left out, as is a code
+    already used or expired; returns the bindings made."""
+    wanted = (
+        func.unnest(
+            *(bindparam(f"{name}s", type_=postgresql.ARRAY(type_)) for name, type_ in _WANTED)
+        )
+        .table_valued(*(column(name, type_) for name, type_ in _WANTED))
+        .render_derived(name="w")
+    )
+    failed = sa_select(_FAILURE.c.id).where(
+        _FAILURE.c.channel == wanted.c.channel,
+        _FAILURE.c.external_id == wanted.c.external_id,
+        _FAILURE.c.at > wanted.c.since,
+    )
+    free = sa_select(wanted).where(~failed.exists()).cte("free")
+    claimed = (
+        update(_CODE)
+        .where(
+            _CODE.c.code == free.c.code, _CODE.c.used_at.is_(None), _CODE.c.expires_at > free.c.now
+        )
+        .values(used_at=free.c.now)
+        .returning(_CODE.c.person_kind, _CODE.c.person_id, _CODE.c.school_id, *free.c)
+        .cte("claimed")
+    )
+    rows = sa_select(
+        *(claimed.c[name] for name in _BOUND_COLUMNS[:7]), true(), claimed.c.now
+    ).select_from(claimed)
+    stmt = postgresql.insert(_ACCOUNT).from_select(list(_BOUND_COLUMNS), rows)
+    return _rebinding(stmt).returning(*_ACCOUNT.c).add_cte(free).add_cte(claimed)
+
+
+# One element per sender: the code, the message's time, since when a wrong code counts.
+_WANTED = (
+    ("code", String),
+    ("now", DateTime(timezone=True)),
+    ("since", DateTime(timezone=True)),
+    ("channel", String),
+    ("external_id", String),
+    ("language", String),
+    ("display_name", String),
+)
+_CLAIMS_AHEAD = Prepared(_claims_ahead_statement())
 _DEACTIVATE = update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("b_id")).values(active=False)
 _CODE_BY_VALUE = sa_select(_CODE).where(_CODE.c.code == bindparam("code"))
 # Conditional: of two senders racing for one code, exactly one claims it. Claiming a code by
@@ -153,6 +202,19 @@ def claim_and_bind(
     )
     account = _BIND.first(executor, {**values, **person})
     return account, [read.run(executor) for read in also]
+
+
+def claims_ahead_read(executor, *, wanted: list[dict]) -> Read | None:
+    """claim_and_bind for many senders at once, as a read to send with others: each of
+    `wanted` (code, now, since, channel, external_id, language, display_name; one per
+    sender, codes distinct) is claimed and bound unless the code cannot be claimed or the
+    sender has a wrong code recorded after `since`. Its rows are the bindings made, by
+    (channel, external_id). None on SQLite, where a claim is no round trip to save."""
+    if bind_of(executor).dialect.name != "postgresql" or not wanted:
+        return None
+    params = {f"{name}s": [w[name] for w in wanted] for name, _ in _WANTED}
+    params["display_names"] = [name[:64] for name in params["display_names"]]
+    return Read(_CLAIMS_AHEAD, params, lambda rows: {(r.channel, r.external_id): r for r in rows})
 
 
 def _first(rows: list):

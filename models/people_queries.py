@@ -6,7 +6,7 @@ an ORM Session and returns plain rows.
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, bindparam, func
+from sqlalchemy import Integer, String, bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Row
 
@@ -120,17 +120,22 @@ def _summaries(member):
 
 
 _SUMMARIES = Prepared.per_dialect(_summaries)
-# The same for the student an invite code is for (a binding's receipt, read with the binding).
-_SUMMARY_OF_CODE = Prepared(
-    _summaries(
-        lambda column, *_: (
-            column
-            == sa_select(_CODE.c.person_id)
-            .where(_CODE.c.code == bindparam("code"), _CODE.c.person_kind == "student")
-            .scalar_subquery()
+
+
+def _student_lines(member):
+    """The name, number and school of the students that invite codes are for (a binding's
+    receipt, read with the binding), by code."""
+    return (
+        sa_select(
+            _CODE.c.code, _STUDENT.c.name, _STUDENT.c.student_no, _SCHOOL.c.name.label("school")
         )
+        .join(_STUDENT, _STUDENT.c.id == _CODE.c.person_id)
+        .outerjoin(_SCHOOL, _SCHOOL.c.id == _STUDENT.c.school_id)
+        .where(_CODE.c.person_kind == "student", member(_CODE.c.code, "codes", String))
     )
-)
+
+
+_STUDENT_LINES = Prepared.per_dialect(_student_lines)
 
 _BY_KIND = {"student": _STUDENT_BY_ID, "teacher": _TEACHER_BY_ID, "parent": _PARENT_BY_ID}
 _BY_KIND["mentor"] = _MENTOR_BY_ID
@@ -180,10 +185,11 @@ def student_summaries_read(executor, *, student_ids) -> Read:
     return _students_read(_SUMMARIES, executor, student_ids)
 
 
-def summary_of_code_read(executor, *, code: str) -> Read:
-    """student_summaries_read for the student invite code `code` is for (none for a code of
-    another role), by id."""
-    return Read(_SUMMARY_OF_CODE, {"code": code}, _by_id)
+def student_lines_of_codes_read(executor, *, codes) -> Read:
+    """The students that invite `codes` are for (name, student_no, school), by code; codes of
+    other roles have none."""
+    params = {"codes": listed(executor, sorted(set(codes)))}
+    return Read(_STUDENT_LINES, params, lambda rows: {row.code: row for row in rows})
 
 
 def student_summaries(executor, *, student_ids) -> dict[int, Row]:

@@ -336,6 +336,150 @@ def test_of_two_senders_racing_for_one_code_in_a_batch_one_binds(session, batch,
     assert codes == {code: accounts["oNew1"].id, teacher: accounts["oNew3"].id}
 
 
+def _codes(session, now, *students):
+    """A fresh invite code for each student."""
+    codes = [
+        issue_invite(session, person_kind="student", person_id=s.id, school_id=s.school_id,
+                     now=now, ttl_days=30).code
+        for s in students
+    ]  # fmt: skip
+    session.commit()
+    return codes
+
+
+@pytest.fixture
+def per_message_claims(monkeypatch):
+    """The claims the 绑定 handler makes itself (those not made with the batch's reads)."""
+    import handlers.bind
+
+    calls = []
+    real = handlers.bind.claim_and_bind
+
+    def counted(conn, **kwargs):
+        calls.append(kwargs["code"])
+        return real(conn, **kwargs)
+
+    monkeypatch.setattr(handlers.bind, "claim_and_bind", counted)
+    return calls
+
+
+def test_a_batch_of_binds_claims_its_codes_with_its_reads_on_postgresql(
+    session, batch, now, per_message_claims
+):
+    students = [make_student(session, student_no=f"S10{i}", name=f"学生{i}") for i in range(3)]
+    codes = _codes(session, now, *students)
+    handled = batch(
+        *((_text(now, f"绑定 {c}", user=f"oNew{i}"), f"msg:{i}") for i, c in enumerate(codes))
+    )
+    for i, one in enumerate(handled):
+        assert one.answer.startswith(f"绑定成功：学生 学生{i}（学号 S10{i}）"), one.answer
+    expected = [] if session.get_bind().dialect.name == "postgresql" else codes
+    assert per_message_claims == expected
+    accounts = {a.external_id: a.person_id for a in _rows(session, ChannelAccount)}
+    assert accounts == {f"oNew{i}": s.id for i, s in enumerate(students)}
+    used = {
+        c.code: c.used_by is not None and c.used_at is not None for c in _rows(session, InviteCode)
+    }
+    assert used == dict.fromkeys(codes, True)
+
+
+def test_a_code_asked_for_again_in_the_batch_goes_to_whoever_asked_first(session, batch, now):
+    # oA's first code is wrong, its second is the code oB asks for after it: handled in
+    # order, oA binds with it and oB is told it is used, as if the messages came one by one.
+    student = make_student(session)
+    (code,) = _codes(session, now, student)
+    wrong, taken, late = batch(
+        (_text(now, "绑定 ZZZZ2222", user="oA"), "msg:1"),
+        (_text(now, f"绑定 {code}", user="oA"), "msg:2"),
+        (_text(now, f"绑定 {code}", user="oB"), "msg:3"),
+    )
+    assert wrong.answer.startswith("绑定码「ZZZZ2222」不正确，请核对后重试（还可尝试 4 次）")
+    assert taken.answer.startswith("绑定成功：学生 张三")
+    assert late.answer.startswith(f"绑定码「{code}」已经使用过了")
+    assert [(a.external_id, a.person_id) for a in _rows(session, ChannelAccount)] == [
+        ("oA", student.id)
+    ]
+
+
+def test_a_locked_out_sender_in_a_batch_of_binds_stays_locked_and_the_code_unused(
+    session, batch, now
+):
+    from models.accounts import record_bind_failure
+
+    student, other = make_student(session), make_student(session, student_no="S002")
+    code, free = _codes(session, now, student, other)
+    for minutes in range(5):
+        record_bind_failure(session, channel="wechat", external_id="oLocked",
+                            at=now - timedelta(minutes=10 + minutes))  # fmt: skip
+    record_bind_failure(
+        session, channel="wechat", external_id="oOnce", at=now - timedelta(minutes=5)
+    )
+    session.commit()
+    locked, once = batch(
+        (_text(now, f"绑定 {code}", user="oLocked"), "msg:1"),
+        (_text(now, f"绑定 {free}", user="oOnce"), "msg:2"),
+    )
+    assert locked.answer.startswith("错误的绑定码次数过多"), locked.answer
+    assert once.answer.startswith("绑定成功：学生"), once.answer
+    assert [a.external_id for a in _rows(session, ChannelAccount)] == ["oOnce"]
+    assert {c.code: c.used_at is not None for c in _rows(session, InviteCode)} == {
+        code: False,
+        free: True,
+    }
+
+
+def test_a_repeated_or_replayed_bind_in_a_batch_binds_once_and_answers_alike(
+    session, engine, settings, now
+):
+    student = make_student(session)
+    (code,) = _codes(session, now, student)
+    pipeline = Pipeline(engine, settings, late_after_s=60)
+    bind_text = _text(now, f"绑定 {code}", user="oNew")
+    pair = {"timestamp": "1764900000", "nonce": "n1", "digest": "d1"}
+    jobs = [
+        pipeline.job(bind_text, "msg:1", mode="passive", replay_key=pair),
+        pipeline.job(bind_text, "msg:1", mode="passive", replay_key=pair),  # WeChat's retry
+        pipeline.job(_text(now, f"绑定 {code}", user="oOther"), "msg:2", mode="passive",
+                     replay_key=dict(pair, digest="forged")),  # the same pair, another body
+    ]  # fmt: skip
+    (ok1, first), (ok2, again), (ok3, replayed) = pipeline.writers[0].run_together(jobs)
+    assert ok1 and ok2 and ok3
+    assert first.answer.startswith("绑定成功：") and again == first.__class__(
+        "duplicate", answer=first.answer
+    )
+    assert replayed.status == "refused"
+    assert [a.external_id for a in _rows(session, ChannelAccount)] == ["oNew"]
+
+
+def test_a_code_claimed_ahead_that_no_handler_takes_fails_the_batch_then_runs_one_by_one(
+    session, batch, now, monkeypatch
+):
+    # Were the pipeline's guess at which messages bind ever wrong, a code would be claimed
+    # for a message that binds nobody: the batch fails before its commit and each message
+    # then runs alone, where nothing is claimed ahead.
+    import bot.pipeline
+
+    student, other = make_student(session), make_student(session, student_no="S002")
+    code, good = _codes(session, now, student, other)
+    real = bot.pipeline.bind_request
+    monkeypatch.setattr(
+        bot.pipeline,
+        "bind_request",
+        lambda inbound: code if "你好" in inbound.text else real(inbound),
+    )
+    hello, bound = batch(
+        (_text(now, f"你好 {code}", user="oHello"), "msg:1"),
+        (_text(now, f"绑定 {good}", user="oNew"), "msg:2"),
+    )
+    assert hello.answer.startswith("您好，这里是实习助手。您还没有绑定身份")
+    assert bound.answer.startswith("绑定成功：学生 张三")
+    assert [a.external_id for a in _rows(session, ChannelAccount)] == ["oNew"]
+    assert {c.code: c.used_at is not None for c in _rows(session, InviteCode)} == {
+        code: False,
+        good: True,
+    }
+
+
 def test_a_key_stored_by_another_process_after_the_read_is_answered_as_a_duplicate(
     session, batch, student, now, monkeypatch
 ):
