@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from bot.writer import GroupCommitWriter
 from models import InboundSeen
@@ -75,6 +76,22 @@ def test_sync_callers_can_use_the_writer_too(engine):
     writer = GroupCommitWriter(engine, idle_s=0.05)
     assert writer.run(_seen("x"), timeout=10) == 1
     assert writer.run(_seen("y"), timeout=10) == 2  # after the thread idled out, it restarts
+
+
+def test_a_busy_writer_keeps_its_connection_and_lets_it_go_when_idle(engine, monkeypatch):
+    # Between two batches the queue is often empty for a moment: taking a connection from
+    # the pool for every batch cost a checkout and, on PostgreSQL, a ping round trip.
+    checkouts = []
+    event.listen(engine, "checkout", lambda *args: checkouts.append(1))
+    writer = GroupCommitWriter(engine)
+    assert [writer.run(_seen(key), timeout=10) for key in "abc"] == [1, 2, 3]
+    assert len(checkouts) == 1
+    monkeypatch.setattr("bot.writer.HOLD_S", 0.01)
+    assert writer.run(_seen("d"), timeout=10) == 4  # waits HOLD_S from now on
+    deadline = time.monotonic() + 10
+    while engine.pool.checkedout() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert engine.pool.checkedout() == 0  # handed back while the thread idles on
 
 
 def test_a_kept_read_lasts_while_its_kind_of_message_follows_and_fits(engine):
