@@ -190,8 +190,15 @@ def enqueue(
 
 
 def _enqueue_rows(executor, rows: list[dict]) -> int:
+    """The rows queued (one executemany per set of columns given)."""
     dialect = _dialect_name(executor)
-    return sum(_to_every_account(dialect, tuple(row)).run(executor, row) for row in rows)
+    shapes: dict[tuple, list[dict]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    return sum(
+        _to_every_account(dialect, names).run(executor, same if len(same) > 1 else same[0])
+        for names, same in shapes.items()
+    )
 
 
 @cache
