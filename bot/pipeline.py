@@ -403,7 +403,7 @@ class Pipeline:
         (Context.claimed_ahead). One left untaken would be a binding nobody was told of: the
         batch fails before its commit, and its messages run one by one, where nothing is
         claimed ahead. (reads, take) or None."""
-        if len(jobs) < 2:
+        if len(jobs) < 2 or conn.dialect.name != "postgresql":  # SQLite: no round trip to save
             return None
         asked: set[str] = set()  # codes a message of the batch asked for
         wanted: dict[tuple, dict] = {}  # sender -> what to claim for them
