@@ -435,7 +435,7 @@ class Pipeline:
         claims = claims_ahead_read(conn, wanted=list(wanted.values()))
         if claims is None:
             return None
-        lines = student_lines_of_codes_read(conn, codes=list(asked))
+        lines = student_lines_of_codes_read(conn, codes=[w["code"] for w in wanted.values()])
 
         def take(results: list) -> None:
             bound, found = results
