@@ -49,67 +49,31 @@ def _rebinding(stmt):
 _BIND = Prepared({"postgresql": _bind_statement(postgresql), "sqlite": _bind_statement(sqlite)})
 
 
-def _claim_and_bind_statement():
-    """PostgreSQL: claim the code and bind the sender to its person in ONE statement (the
-    claim a data-modifying CTE); returns the binding, no row when the code was not claimed."""
-    code = _CODE.c
+def _claim_and_bind_from(wanted):
+    """PostgreSQL: claim codes and bind their senders in ONE statement (the claim a
+    data-modifying CTE). `wanted`: a CTE of (code, now, channel, external_id, language,
+    display_name) rows, one per sender; a code already used or expired binds nobody. Returns
+    the bindings made."""
     claimed = (
         update(_CODE)
         .where(
-            code.code == bindparam("b_code"),
-            code.used_at.is_(None),
-            code.expires_at > bindparam("now"),
+            _CODE.c.code == wanted.c.code,
+            _CODE.c.used_at.is_(None),
+            _CODE.c.expires_at > wanted.c.now,
         )
-        .values(used_at=bindparam("now"))
-        .returning(code.person_kind, code.person_id, code.school_id)
-        .cte("claimed")
-    )
-    given = {name: bindparam(name, type_=_ACCOUNT.c[name].type) for name in _BOUND_COLUMNS}
-    from_code = ("person_kind", "person_id", "school_id")
-    rows = sa_select(
-        *(claimed.c[name] if name in from_code else given[name] for name in _BOUND_COLUMNS)
-    ).select_from(claimed)
-    stmt = postgresql.insert(_ACCOUNT).from_select(list(_BOUND_COLUMNS), rows)
-    return _rebinding(stmt).returning(*_ACCOUNT.c).add_cte(claimed)
-
-
-_CLAIM_AND_BIND = Prepared(_claim_and_bind_statement())
-
-
-def _claims_ahead_statement():
-    """PostgreSQL: claim_and_bind for many senders in one statement, from arrays (one element
-    per sender). A sender with a wrong code in the lockout's reach is left out, as is a code
-    already used or expired; returns the bindings made."""
-    wanted = (
-        func.unnest(
-            *(bindparam(f"{name}s", type_=postgresql.ARRAY(type_)) for name, type_ in _WANTED)
-        )
-        .table_valued(*(column(name, type_) for name, type_ in _WANTED))
-        .render_derived(name="w")
-    )
-    failed = sa_select(_FAILURE.c.id).where(
-        _FAILURE.c.channel == wanted.c.channel,
-        _FAILURE.c.external_id == wanted.c.external_id,
-        _FAILURE.c.at > wanted.c.since,
-    )
-    free = sa_select(wanted).where(~failed.exists()).cte("free")
-    claimed = (
-        update(_CODE)
-        .where(
-            _CODE.c.code == free.c.code, _CODE.c.used_at.is_(None), _CODE.c.expires_at > free.c.now
-        )
-        .values(used_at=free.c.now)
-        .returning(_CODE.c.person_kind, _CODE.c.person_id, _CODE.c.school_id, *free.c)
+        .values(used_at=wanted.c.now)
+        .returning(_CODE.c.person_kind, _CODE.c.person_id, _CODE.c.school_id, *wanted.c)
         .cte("claimed")
     )
     rows = sa_select(
         *(claimed.c[name] for name in _BOUND_COLUMNS[:7]), true(), claimed.c.now
     ).select_from(claimed)
     stmt = postgresql.insert(_ACCOUNT).from_select(list(_BOUND_COLUMNS), rows)
-    return _rebinding(stmt).returning(*_ACCOUNT.c).add_cte(free).add_cte(claimed)
+    return _rebinding(stmt).returning(*_ACCOUNT.c).add_cte(wanted).add_cte(claimed)
 
 
-# One element per sender: the code, the message's time, since when a wrong code counts.
+# What a sender asks to claim: the code, the message's time, since when a wrong code counts
+# (claims ahead only), and the binding's own columns.
 _WANTED = (
     ("code", String),
     ("now", DateTime(timezone=True)),
@@ -119,6 +83,29 @@ _WANTED = (
     ("language", String),
     ("display_name", String),
 )
+# One sender, given as parameters (claim_and_bind; its handler checked the lockout).
+_ONE = [bindparam(name, type_=type_).label(name) for name, type_ in _WANTED if name != "since"]
+_CLAIM_AND_BIND = Prepared(_claim_and_bind_from(sa_select(*_ONE).cte("wanted")))
+
+
+def _claims_ahead_statement():
+    """Many senders, given as arrays (one element each); a sender with a wrong code in the
+    lockout's reach is left out."""
+    given = (
+        func.unnest(
+            *(bindparam(f"{name}s", type_=postgresql.ARRAY(type_)) for name, type_ in _WANTED)
+        )
+        .table_valued(*(column(name, type_) for name, type_ in _WANTED))
+        .render_derived(name="w")
+    )
+    failed = sa_select(_FAILURE.c.id).where(
+        _FAILURE.c.channel == given.c.channel,
+        _FAILURE.c.external_id == given.c.external_id,
+        _FAILURE.c.at > given.c.since,
+    )
+    return _claim_and_bind_from(sa_select(given).where(~failed.exists()).cte("free"))
+
+
 _CLAIMS_AHEAD = Prepared(_claims_ahead_statement())
 _DEACTIVATE = update(_ACCOUNT).where(_ACCOUNT.c.id == bindparam("b_id")).values(active=False)
 _CODE_BY_VALUE = sa_select(_CODE).where(_CODE.c.code == bindparam("code"))
@@ -183,15 +170,10 @@ def claim_and_bind(
     of the reads `also`, run after the binding (they see it and the claimed code). On
     PostgreSQL that is one statement, sent with `also` in one round trip."""
     values = dict(
-        channel=channel,
-        external_id=external_id,
-        language=language,
-        display_name=display_name[:64],
-        active=True,
-        bound_at=now,
+        channel=channel, external_id=external_id, language=language, display_name=display_name[:64]
     )
     if bind_of(executor).dialect.name == "postgresql":
-        claim = Read(_CLAIM_AND_BIND, {"b_code": code, "now": now, **values}, _first)
+        claim = Read(_CLAIM_AND_BIND, {**values, "code": code, "now": now}, _first)
         account, *found = read_all(executor, [claim, *also])
         return account, found
     invite = claim_code(executor, code=code, now=now)
@@ -200,7 +182,7 @@ def claim_and_bind(
     person = dict(
         person_kind=invite.person_kind, person_id=invite.person_id, school_id=invite.school_id
     )
-    account = _BIND.first(executor, {**values, **person})
+    account = _BIND.first(executor, {**values, **person, "active": True, "bound_at": now})
     return account, [read.run(executor) for read in also]
 
 

@@ -84,12 +84,12 @@ _INSERT = RowsInsert(_TABLE, ("timestamp", "nonce", "digest", "at"))
 
 def stored_nonces_read(conn, *, pairs) -> Read:
     """The digests of the (timestamp, nonce) pairs among `pairs` already accepted."""
-    pairs = sorted(set(pairs))
+    wanted = set(pairs)
+    pairs = sorted(wanted)
     params = {
         "timestamps": listed(conn, [int(timestamp) for timestamp, _ in pairs]),
         "nonces": listed(conn, [nonce for _, nonce in pairs]),
     }
-    wanted = set(pairs)
     return Read(
         _STORED,
         params,
