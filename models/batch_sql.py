@@ -95,12 +95,13 @@ class BinaryStatement:
             self._prepared = (sql, processors)
         return self._prepared
 
-    def __call__(self, conn: Connection, params: dict) -> None:
+    def __call__(self, conn: Connection, params: dict) -> int:
+        """Run the statement; the number of rows it wrote."""
         sql, processors = self._prepare(conn.dialect)
         for name, process, is_array in processors:
             value = params[name]
             params[name] = [process(v) for v in value] if is_array else process(value)
-        conn.exec_driver_sql(sql, params)
+        return conn.exec_driver_sql(sql, params).rowcount
 
 
 def unnested(table, columns: tuple[str, ...], prefix: str, params: dict):

@@ -13,7 +13,7 @@ from models.batch_sql import bind_of
 from models.console import ConsoleUser
 from models.leave import Leave
 from models.people import Student
-from models.prepared import Prepared, PreparedInsert, Read
+from models.prepared import Prepared, PreparedInsert, Read, RowsInsert
 from models.records import MakeupRequest
 from models.tickets import Alert, CaseNote, Ticket
 
@@ -33,9 +33,14 @@ _NEXT_TICKET_IDS = Prepared(
     )
 )
 _INSERT_TICKET_WITH_ID = PreparedInsert(_TICKET)
+# A batch's tickets and notes: on PostgreSQL one INSERT from arrays for all of them (RowsInsert),
+# where an executemany runs (and plans) one per row; every column, each one a row leaves out
+# filled with its Python default.
+_INSERT_TICKET_ROWS = RowsInsert(_TICKET, tuple(column.key for column in _TICKET.c))
 RESERVED_TICKET_IDS = "reserved_ticket_ids"  # the writer batch's numbers taken in advance
 TICKET_ROWS = "tickets"  # the batch's collection of tickets to insert (Batch.rows)
 _INSERT_NOTE = PreparedInsert(_NOTE)
+_INSERT_NOTE_ROWS = RowsInsert(_NOTE, ("case_kind", "case_id", "actor", "status", "note", "at"))
 _ALERT_OF_DAY = sa_select(_ALERT.c.id).where(
     _ALERT.c.kind == bindparam("kind"),
     _ALERT.c.student_id == bindparam("student_id"),
@@ -117,7 +122,7 @@ def insert_ticket(executor, *, batch=None, at_once: bool = False, **values) -> i
     if at_once:
         _INSERT_TICKET_WITH_ID.run(executor, row)
     else:
-        batch.rows(TICKET_ROWS, _INSERT_TICKET_WITH_ID.run_many).append(row)
+        batch.rows(TICKET_ROWS, _INSERT_TICKET_ROWS).append(row)
     return row["id"]
 
 
@@ -138,7 +143,7 @@ def add_case_note(
     if batch is None:
         _INSERT_NOTE.run(executor, row)
     else:
-        batch.rows("case_notes", _INSERT_NOTE.run_many).append(row)
+        batch.rows("case_notes", _INSERT_NOTE_ROWS).append(row)
 
 
 def note_count(executor, *, kind: str, case_id: int) -> int:

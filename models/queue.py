@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import cache
+from types import SimpleNamespace
 
-from sqlalchemy import String, bindparam, func, select, update
+from sqlalchemy import Column, String, and_, bindparam, func, literal_column, select, update
+from sqlalchemy import column as sa_column
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
-from models.batch_sql import bind_of
+from models.batch_sql import ONE, BinaryStatement, bind_of
 from models.channel import ChannelAccount
 from models.outbox import OutboxMessage
 from models.prepared import Prepared, PreparedInsert
@@ -190,36 +193,79 @@ def enqueue(
 
 
 def _enqueue_rows(executor, rows: list[dict]) -> int:
-    """The rows queued (one executemany per set of columns given)."""
+    """The rows queued: per set of columns given, on PostgreSQL one statement from arrays
+    for many rows (an executemany runs and plans one per row), else one executemany."""
     dialect = _dialect_name(executor)
     shapes: dict[tuple, list[dict]] = {}
     for row in rows:
         shapes.setdefault(tuple(row), []).append(row)
-    return sum(
-        _to_every_account(dialect, names).run(executor, same if len(same) > 1 else same[0])
-        for names, same in shapes.items()
+    queued = 0
+    for names, same in shapes.items():
+        if len(same) > 1 and dialect == "postgresql":
+            conn = executor if isinstance(executor, Connection) else executor.connection()
+            arrays = {f"r_{name}": [row[name] for row in same] for name in names}
+            queued += _to_every_account_from_arrays(names)(conn, arrays)
+        else:
+            statement = _to_every_account(dialect, names)
+            queued += statement.run(executor, same if len(same) > 1 else same[0])
+    return queued
+
+
+def _accounts_of_rows(rows, account) -> tuple[dict, object]:
+    """The outbox columns a row takes from each active account of its person (its address and
+    its key, made unique per account and cut to KEY_LENGTH), and the join to those accounts."""
+    # Constants written into the SQL (not bound): a BinaryStatement binds only what it is given.
+    colon = literal_column("':'", String)
+    key = rows.c.key + colon + account.c.channel + colon + account.c.external_id
+    taken = {
+        "idempotency_key": func.substr(key, ONE, literal_column(str(KEY_LENGTH))),
+        "channel": account.c.channel,
+        "to_external_id": account.c.external_id,
+    }
+    return taken, and_(
+        account.c.person_kind == rows.c.person_kind,
+        account.c.person_id == rows.c.person_id,
+        account.c.active.is_(True),
+    )
+
+
+@cache
+def _to_every_account_from_arrays(names: tuple[str, ...]) -> BinaryStatement:
+    """PostgreSQL: rows of one shape, as one array per column, to every account of their
+    person (see _to_every_account), in ONE statement."""
+    table, account = OutboxMessage.__table__, ChannelAccount.__table__
+    columns = {name: Column(name, String) if name == "key" else table.c[name] for name in names}
+    params = {f"r_{name}": (col, True) for name, col in columns.items()}
+    arrays = [bindparam(f"r_{name}", type_=postgresql.ARRAY(c.type)) for name, c in columns.items()]
+    typed = [sa_column(name, c.type) for name, c in columns.items()]
+    rows = func.unnest(*arrays).table_valued(*typed).render_derived(name="r")
+    taken, joined = _accounts_of_rows(rows, account)
+    written = [name for name in names if name != "key"]
+    select_rows = select(*(taken[n] if n in taken else rows.c[n] for n in written)).select_from(
+        rows.join(account, joined)
+    )
+    statement = postgresql.insert(table).from_select(written, select_rows)
+    return BinaryStatement(
+        statement.on_conflict_do_nothing(index_elements=["idempotency_key"]), params
     )
 
 
 @cache
 def _to_every_account(dialect_name: str, names: tuple[str, ...]):
     table, account = OutboxMessage.__table__, ChannelAccount.__table__
-    key = bindparam("key", type_=String) + ":" + account.c.channel + ":" + account.c.external_id
-    taken = {
-        "idempotency_key": func.substr(key, 1, KEY_LENGTH),
-        "channel": account.c.channel,
-        "to_external_id": account.c.external_id,
-    }
+    # One row's values as parameters, where _to_every_account_from_arrays has them as columns.
+    one = SimpleNamespace(c=SimpleNamespace(
+        key=bindparam("key", type_=String),
+        person_kind=bindparam("person_kind", type_=table.c.person_kind.type),
+        person_id=bindparam("person_id", type_=table.c.person_id.type),
+    ))  # fmt: skip
+    taken, joined = _accounts_of_rows(one, account)
     columns = [name for name in names if name != "key"]
     values = [
         taken[name] if name in taken else bindparam(name, type_=table.c[name].type)
         for name in columns
     ]
-    accounts = select(*values).where(
-        account.c.person_kind == bindparam("person_kind"),
-        account.c.person_id == bindparam("person_id"),
-        account.c.active.is_(True),
-    )
+    accounts = select(*values).where(joined)
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table).from_select(columns, accounts)
     return Prepared(statement.on_conflict_do_nothing(index_elements=["idempotency_key"]))
