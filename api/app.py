@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -13,7 +15,11 @@ from core.settings import Settings
 from models.db import make_engine
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, engine: Engine | None = None, serving: bool = False
+) -> FastAPI:
+    """The app; `serving`: it is about to be served (the ASGI factory), not embedded in
+    another program such as a test (server.writer "auto" then writes in a process of its own)."""
     engine = engine or make_engine(
         settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
@@ -21,6 +27,11 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         stop = None
+        app.state.pipeline.start()  # the writer process, where the pipeline has one
+        # What start-up built (modules, routes, templates, SQLAlchemy's tables) lives as long
+        # as the app: out of the collector's reach, a full collection no longer walks it (it
+        # paused the web process for ~130 ms, every request in flight with it).
+        gc.freeze()
         if settings.scheduler.enabled:  # off for `serve --no-scheduler` and in tests
             from api.commands.worker import start_in_process
 
@@ -30,6 +41,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         finally:
             if stop is not None:
                 await stop()
+            await asyncio.to_thread(app.state.pipeline.close)
 
     # ShixiApp: FastAPI with POST /wechat answered in front of it (api.wechat_lane).
     # The OpenAPI description stays at /openapi.json (SPEC section 5); the interactive
@@ -56,6 +68,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     app.include_router(api_v1.router)
     console.install(app)  # /admin pages, /static, console error pages
-    mount_channels(app, settings, engine)  # only the channels that have a token
+    mount_channels(app, settings, engine, serving=serving)  # only the channels with a token
     app.add_middleware(SecurityHeaders, hsts=settings.server.cookie_secure)
     return app

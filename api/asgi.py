@@ -6,4 +6,4 @@ from core.settings import load_settings
 def app_factory():
     from api.app import create_app
 
-    return create_app(load_settings())
+    return create_app(load_settings(), serving=True)

@@ -1,4 +1,5 @@
-"""Server memory: resident set size of a running `shixi serve`-like process, jieba loaded."""
+"""Server memory: resident set size of a running `shixi serve`-like server (its web process and
+its writer process), jieba loaded."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import httpx
 
 from bench.callbacks import Crafter
 from bench.population import STUDENT_OPENID, add_students
-from bench.server import uvicorn_server
+from bench.server import children, uvicorn_server
 from bench.webhook import server_env
 
 # Free text goes through intent detection and ticket classification (jieba).
@@ -32,6 +33,14 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+def server_rss_mb(pid: int) -> float | None:
+    """The server's RSS with its writer process (bot/writer_process.py) and any other child."""
+    own = rss_mb(pid)
+    if own is None:
+        return None
+    return round(own + sum(rss_mb(child) or 0 for child in children(pid)), 1)
+
+
 def _text_message(base: str, openid: str, content: str) -> int:
     """A free-text callback in safe mode (the bench account has an AES key: plaintext is
     refused)."""
@@ -44,17 +53,22 @@ def run(url: str, *, messages: int = 40, log=print) -> dict:
     """Start the real app, send free text and locations, then read its RSS."""
     ids = add_students(url, 10)
     with uvicorn_server("api.asgi:app_factory", env=server_env(url)) as (base, proc):
-        idle = rss_mb(proc.pid)
+        idle = server_rss_mb(proc.pid)
         statuses = [
             _text_message(base, STUDENT_OPENID.format(ids[i % len(ids)]), TEXTS[i % len(TEXTS)])
             for i in range(messages)
         ]
-        loaded = rss_mb(proc.pid)
+        loaded = server_rss_mb(proc.pid)
+        own = rss_mb(proc.pid)
     result = {
         "rss_idle_mb": idle,
         "rss_after_mb": loaded,
+        "rss_web_process_mb": own,
         "requests": messages,
         "ok": statuses.count(200),
     }
-    log(f"  server RSS: {idle} MB idle, {loaded} MB after {messages} text messages")
+    log(
+        f"  server RSS (with its writer process): {idle} MB idle, {loaded} MB after {messages}"
+        f" text messages ({own} MB of it the web process)"
+    )
     return result

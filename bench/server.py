@@ -40,6 +40,17 @@ def server_flags() -> list[str]:
     return flags
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (the app's writer process), from /proc ([] without it)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            pass
+    return found
+
+
 @contextmanager
 def uvicorn_server(target: str, *, env: dict | None = None, factory: bool = True, ready="/healthz"):
     """Yield (base_url, Popen) for `target` served on a free loopback port."""

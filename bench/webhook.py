@@ -22,7 +22,7 @@ from bench import wrk
 from bench.callbacks import AES_KEY, APP_ID, TOKEN, Callback, Crafter
 from bench.kinds import KINDS, Kind, Sender
 from bench.population import STUDENT_OPENID, add_students
-from bench.server import ROOT, uvicorn_server
+from bench.server import ROOT, children, uvicorn_server
 
 BARE_MIN_REQUESTS = 10_000
 WARM_UP = 500  # requests sent to each app before it is measured
@@ -83,13 +83,19 @@ def _load(base: str, requests: list[str], connections: int, max_s: float) -> dic
 
 
 def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (all its threads), from /proc; None without it."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a server (all threads of it and of its writer process), from
+    /proc; None without it."""
+    total = 0.0
+    for one in (pid, *children(pid)):
+        try:
+            with open(f"/proc/{one}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            if one == pid:
+                return None
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def wait_until_idle(pid: int, min_s: float = WARM_UP_IDLE_S) -> None:
@@ -214,7 +220,7 @@ def run(
                 f"p99 {entry['p99_ms']} ms, errors {entry['errors']}, "
                 f"effects {entry['effects']}/{entry['ok']} (duplicated {entry['duplicated']})"
             )
-        from bench.memory import rss_mb
+        from bench.memory import server_rss_mb
 
-        result["real_server_rss_mb"] = rss_mb(proc.pid)
+        result["real_server_rss_mb"] = server_rss_mb(proc.pid)
     return result

@@ -29,16 +29,18 @@ which then finds the stored reply. Nothing is answered before its batch has comm
 from __future__ import annotations
 
 import logging
+import os
 import time
 import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from bot.dispatch import bind_request, dispatch
 from bot.types import Inbound, Reply, join_replies
 from bot.writer import Batch, GroupCommitWriter
+from bot.writer_process import ProcessWriter
 from core.evidence import point_key, sample_since
 from core.page_token import PAGE_KEY_NAME, derive_key
 from core.settings import Settings
@@ -108,6 +110,24 @@ def split_passive(text: str) -> tuple[str, str]:
     if len(first.encode()) > PASSIVE_MAX_BYTES:  # one huge paragraph: cut by characters
         first = first.encode()[:PASSIVE_MAX_BYTES].decode("utf-8", "ignore")
     return first, text[len(first) :].strip()
+
+
+def writer_mode(settings: Settings, *, serving: bool) -> str:
+    """Where the pipeline's writer runs: server.writer, "auto" meaning a process of its own
+    when the app is being served (`shixi serve`, the ASGI factory: not an app built inside
+    another program, such as a test) on two cores or more, with a database another process
+    can open (not an in-memory SQLite), on a POSIX system (bot/writer_process.py)."""
+    mode = settings.server.writer
+    if mode != "auto":
+        return mode
+    if not serving:
+        return "thread"
+    url = make_url(settings.database.url)
+    in_memory = url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    )
+    two_cores = (os.cpu_count() or 1) >= 2
+    return "process" if two_cores and not in_memory and os.name == "posix" else "thread"
 
 
 def sorry(inbound: Inbound) -> Handled:
@@ -189,9 +209,14 @@ class Pipeline:
         *,
         lanes: int = 1,
         late_after_s: float = LATE_AFTER_S,
+        writer: str = "thread",
     ):
         self.engine, self.settings = engine, settings
         self.late_after_s = late_after_s
+        # "process": submit() runs in a writer process once start() was called (serving);
+        # "thread" (and before start, and after that process died): in this process.
+        self.writer_mode = writer
+        self.process: ProcessWriter | None = None
         # One lane on both databases. SQLite has one writer anyway; on PostgreSQL two lanes
         # overlapped round trips when a batch ran a dozen, but now that its reads and writes
         # travel together (models.prepared) a second lane only adds GIL hand-offs: measured
@@ -202,6 +227,21 @@ class Pipeline:
         if settings.server.public_url:
             secret = settings.server.secret_key or shared_secret(engine, PAGE_KEY_NAME)
             self.page_key = derive_key(secret)
+
+    def start(self) -> None:
+        """Start the writer process, if this pipeline's mode is "process" (the app's startup)."""
+        if self.writer_mode == "process" and self.process is None:
+            process = ProcessWriter(
+                self.settings, late_after_s=self.late_after_s, fallback=self.writers[0]
+            )
+            process.start()
+            self.process = process
+
+    def close(self) -> None:
+        """Stop the writer process once it has answered what it was sent (the app's shutdown)."""
+        process, self.process = self.process, None
+        if process is not None:
+            process.close()
 
     # --- the adapters' side ----------------------------------------------------------------
 
@@ -220,7 +260,7 @@ class Pipeline:
         """
         job = self.job(inbound, key, mode=mode, replay_key=replay_key)
         try:
-            return await self._writer(inbound).submit(job)
+            return await (self.process or self.writer_for(inbound)).submit(job)
         except Exception:
             log.exception("handling %s message %s failed", inbound.channel, key or "-")
             return sorry(inbound)
@@ -229,7 +269,7 @@ class Pipeline:
         """Handle one message from a plain thread (the terminal, tests, the CLI)."""
         job = self.job(inbound, key, mode=mode)
         try:
-            return self._writer(inbound).run(job)
+            return self.writer_for(inbound).run(job)
         except Exception:
             log.exception("handling %s message %s failed", inbound.channel, key or "-")
             return sorry(inbound)
@@ -247,7 +287,7 @@ class Pipeline:
         deadline = time.monotonic() + self.late_after_s
         return MessageJob(self, inbound, key, mode, deadline, replay_key)
 
-    def _writer(self, inbound: Inbound) -> GroupCommitWriter:
+    def writer_for(self, inbound: Inbound) -> GroupCommitWriter:
         """One lane per sender, so that one person's messages are handled in order."""
         if len(self.writers) == 1:
             return self.writers[0]

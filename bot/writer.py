@@ -137,8 +137,18 @@ def _prepare(conn: Connection, batch: Batch, jobs: list[Job]) -> None:
 class GroupCommitWriter:
     """A lazily started writer thread with its own connection; see the module docstring."""
 
-    def __init__(self, engine: Engine, *, max_batch: int = MAX_BATCH, idle_s: float = IDLE_EXIT_S):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_batch: int = MAX_BATCH,
+        idle_s: float = IDLE_EXIT_S,
+        answer: Callable[[list, list], None] | None = None,
+    ):
         self.engine = engine
+        # answer(items, results) once a batch committed: by default resolve the futures;
+        # a writer process sends them back to the web server instead (bot.writer_process).
+        self.answer = answer or self.resolve_all
         self.max_batch = max_batch
         self.idle_s = idle_s
         self.batches = 0  # counters for tests and the benchmark's profile
@@ -164,11 +174,15 @@ class GroupCommitWriter:
 
     def run_together(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
         """Run `jobs` as one batch on the calling thread: (ok, result or exception) for each."""
-        link = _Link(self.engine)
+        link = Link(self.engine)
         try:
-            return self._run_batch(link, [(job, None, None) for job in jobs])
+            return self.run_batch(link, jobs)
         finally:
             link.close()
+
+    def put(self, job: Job, loop, future) -> None:
+        """Queue `job` whose `future` (of `loop`, None for a concurrent future) is waiting."""
+        self._put((job, loop, future))
 
     def _put(self, item) -> None:
         self._queue.put(item)
@@ -180,7 +194,7 @@ class GroupCommitWriter:
     # --- the writer thread ----------------------------------------------------------------
 
     def _loop(self) -> None:
-        link = _Link(self.engine)  # this thread's own connection
+        link = Link(self.engine)  # this thread's own connection
         try:
             while True:
                 try:
@@ -202,7 +216,7 @@ class GroupCommitWriter:
                         items.append(self._queue.get_nowait())
                     except queue.Empty:
                         break
-                self._answer(items, self._run_batch(link, items))
+                self.answer(items, self.run_batch(link, [job for job, _, _ in items]))
         except BaseException:
             with self._lock:
                 self._running = False
@@ -210,22 +224,26 @@ class GroupCommitWriter:
         finally:
             link.close()
 
-    def _wait_s(self, link: _Link) -> float:
+    def _wait_s(self, link: Link) -> float:
         """How long to wait for a job: while holding a connection, HOLD_S (then let it go)."""
         return min(HOLD_S, self.idle_s) if link.conn is not None else self.idle_s
 
-    def _run_batch(self, link: _Link, items: list) -> list[tuple[bool, Any]]:
+    def run_batch(self, link: Link, jobs: list[Job]) -> list[tuple[bool, Any]]:
+        """Run `jobs` in one transaction on `link` ((ok, result or exception) for each); if
+        it fails, each job again in a transaction of its own."""
         self.batches += 1
-        self.jobs += len(items)
+        self.jobs += len(jobs)
         try:
-            return [(True, value) for value in link.transaction([job for job, _, _ in items])]
+            return [(True, value) for value in link.transaction(jobs)]
         except Exception as exc:
-            if len(items) == 1:
+            if len(jobs) == 1:
                 log.exception("writer job failed")
                 return [(False, exc)]
-            log.warning("a batch of %d failed; retrying its jobs one by one", len(items))
+            log.warning(
+                "a batch of %d failed; retrying its jobs one by one", len(jobs), exc_info=True
+            )
         out = []
-        for job, _, _ in items:
+        for job in jobs:
             try:
                 out.append((True, link.transaction([job])[0]))
             except Exception as exc:
@@ -234,7 +252,7 @@ class GroupCommitWriter:
         return out
 
     @staticmethod
-    def _answer(items: list, results: list[tuple[bool, Any]]) -> None:
+    def resolve_all(items: list, results: list[tuple[bool, Any]]) -> None:
         """Resolve the futures, one wake-up per event loop rather than one per request."""
         by_loop: dict[Any, list] = {}
         for (_, loop, future), result in zip(items, results, strict=True):
@@ -245,20 +263,21 @@ class GroupCommitWriter:
                 by_loop.setdefault(loop, []).append((future, result))
         for loop, pairs in by_loop.items():
             try:
-                loop.call_soon_threadsafe(_resolve, pairs)
+                loop.call_soon_threadsafe(resolve, pairs)
             except RuntimeError:  # that loop is closed: nobody is waiting any more
                 pass
 
 
-def _resolve(pairs: list) -> None:
+def resolve(pairs: list) -> None:
+    """Settle (future, (ok, value)) pairs on their event loop's thread."""
     for future, (ok, value) in pairs:
         if future.cancelled():
             continue
         future.set_result(value) if ok else future.set_exception(value)
 
 
-class _Link:
-    """The writer thread's connection, kept between batches and renewed after a failure."""
+class Link:
+    """A writer's connection, kept between batches and renewed after a failure."""
 
     def __init__(self, engine: Engine):
         self.engine = engine

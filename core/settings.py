@@ -6,6 +6,7 @@ import os
 import re
 from datetime import date, time
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -45,6 +46,10 @@ class ServerSettings(Section):
     secret_key: str = ""
     cookie_secure: bool = True
     max_body_bytes: int = Field(65536, ge=1024)
+    # Where chat messages are written: "process" (a writer process beside the web server: a
+    # core of its own), "thread" (in the web server's process), "auto" (process where there
+    # are two cores or more and the database is not an in-memory SQLite).
+    writer: Literal["auto", "process", "thread"] = "auto"
 
     @field_validator("timezone")
     @classmethod

@@ -21,6 +21,9 @@ def run_server(
     port = port or settings.server.port
     # The factory reads settings again in each worker process; this flag travels with them.
     os.environ["SHIXI_SCHEDULER__ENABLED"] = "true" if scheduler else "false"
+    if workers > 1 and settings.server.writer == "auto":
+        # Several web workers already use the cores: each writes in its own process.
+        os.environ["SHIXI_SERVER__WRITER"] = "thread"
     typer.echo(f"Shixi 正在 http://{host}:{port} 上服务（控制台 /admin，健康检查 /healthz）")
     uvicorn.run(
         "api.asgi:app_factory",

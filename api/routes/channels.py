@@ -8,7 +8,7 @@ import threading
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from bot.pipeline import Pipeline
+from bot.pipeline import Pipeline, writer_mode
 from core.settings import Settings
 from models.types import utcnow
 
@@ -33,9 +33,9 @@ def _include_first(app: FastAPI, router) -> None:
     routes[:] = routes[before:] + routes[:before]
 
 
-def mount_channels(app: FastAPI, settings: Settings, engine: Engine) -> None:
+def mount_channels(app: FastAPI, settings: Settings, engine: Engine, *, serving: bool) -> None:
     """Build the inbound pipeline and adapters once per app and include the configured webhooks."""
-    pipeline = Pipeline(engine, settings)
+    pipeline = Pipeline(engine, settings, writer=writer_mode(settings, serving=serving))
     app.state.pipeline = pipeline
     # Tests replace app.state.clock to replay callbacks at a fixed time; adapters read it late.
     app.state.clock = utcnow
@@ -43,7 +43,7 @@ def mount_channels(app: FastAPI, settings: Settings, engine: Engine) -> None:
     def clock():
         return app.state.clock()
 
-    if settings.wechat.enabled or settings.telegram.enabled:
+    if pipeline.writer_mode == "thread" and (settings.wechat.enabled or settings.telegram.enabled):
         # jieba loads its dictionary on first use (~2 s): do it now, not inside WeChat's deadline.
         threading.Thread(target=_warm_up, name="shixi-warm-up", daemon=True).start()
 
