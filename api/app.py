@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -28,10 +27,6 @@ def create_app(
     async def lifespan(app: FastAPI):
         stop = None
         app.state.pipeline.start()  # the writer process, where the pipeline has one
-        # What start-up built (modules, routes, templates, SQLAlchemy's tables) lives as long
-        # as the app: out of the collector's reach, a full collection no longer walks it (it
-        # paused the web process for ~130 ms, every request in flight with it).
-        gc.freeze()
         if settings.scheduler.enabled:  # off for `serve --no-scheduler` and in tests
             from api.commands.worker import start_in_process
 

@@ -273,7 +273,10 @@ def serve(sock: socket.socket) -> None:
     for writer in pipeline.writers:
         writer.answer = answer
     _warm_up()
-    gc.freeze()  # what start-up loaded (jieba's dictionary...) is never collected: no GC walks it
+    # As the web process does after start-up (api.wechat_lane): what is loaded by now lives as
+    # long as the process, and full collections no longer walk it.
+    gc.collect()
+    gc.freeze()
     try:
         got = first[1:]
         while True:
