@@ -26,7 +26,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         stop = None
-        app.state.pipeline.start()  # the writer process, where the pipeline has one
+        # The writer process, where the pipeline has one (seconds: it loads jieba).
+        await asyncio.to_thread(app.state.pipeline.start)
         if settings.scheduler.enabled:  # off for `serve --no-scheduler` and in tests
             from api.commands.worker import start_in_process
 

@@ -52,6 +52,9 @@ CHUNK = 1 << 16
 # A child that is still starting (importing, loading jieba: seconds on a busy machine) when
 # the app shuts down gets this long to answer what it was sent.
 CLOSE_WAIT_S = 60.0
+# The app's start-up waits this long for the writer process to be ready (imports, jieba), so
+# that the first callbacks are not answered late.
+READY_WAIT_S = 60.0
 
 
 class ChildGone(RuntimeError):
@@ -136,9 +139,18 @@ class ProcessWriter:
         self._proc = subprocess.Popen(cmd, pass_fds=[child_end.fileno()], env=env)
         child_end.close()
         parent_end.sendall(frame((self.settings, self.late_after_s)))
+        frames = Frames(parent_end)
+        try:  # its first frame (no answers) says it is ready: serving starts after that
+            if not frames.read(READY_WAIT_S):
+                log.warning("the writer process is not ready after %.0f s", READY_WAIT_S)
+        except EOFError:
+            pass  # it exited at once: the reader finds the end and hands over to the thread
         self._sock = parent_end
         threading.Thread(
-            target=self._read, args=(parent_end, self._proc), name="shixi-writer-link", daemon=True
+            target=self._read,
+            args=(frames, parent_end, self._proc),
+            name="shixi-writer-link",
+            daemon=True,
         ).start()
 
     def submit(self, job: MessageJob) -> asyncio.Future:
@@ -175,8 +187,7 @@ class ProcessWriter:
             proc.kill()
             proc.wait()
 
-    def _read(self, sock: socket.socket, proc: subprocess.Popen) -> None:
-        frames = Frames(sock)
+    def _read(self, frames: Frames, sock: socket.socket, proc: subprocess.Popen) -> None:
         try:
             while True:
                 for answers in frames.read():
@@ -277,6 +288,7 @@ def serve(sock: socket.socket) -> None:
     # long as the process, and full collections no longer walk it.
     gc.collect()
     gc.freeze()
+    sock.sendall(frame([]))  # ready
     try:
         got = first[1:]
         while True:
