@@ -126,6 +126,7 @@ class ProcessWriter:
         self._lock = threading.Lock()
         self._pending: dict[int, tuple[MessageJob, Any, Any]] = {}
         self._next_id = 0
+        self._unsent: list[tuple] = []  # this turn's messages, not yet sent (see submit)
         self._sock: socket.socket | None = None
         self._proc: subprocess.Popen | None = None
         self._closing = False
@@ -154,7 +155,10 @@ class ProcessWriter:
         ).start()
 
     def submit(self, job: MessageJob) -> asyncio.Future:
-        """Like GroupCommitWriter.submit: a future that resolves once the batch committed."""
+        """Like GroupCommitWriter.submit: a future that resolves once the batch committed.
+
+        The messages submitted during one turn of the event loop travel as one frame, sent at
+        the end of that turn (one pickle and one write for a burst, not one per message)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         with self._lock:
@@ -163,17 +167,31 @@ class ProcessWriter:
                 return future
             self._next_id += 1
             self._pending[self._next_id] = (job, loop, future)
-            spec = (self._next_id, job.inbound, job.key, job.mode, job.deadline, job.replay_key)
-            try:
-                self._sock.sendall(frame(spec))
-            except OSError:  # the child is gone; the reader hands its messages over
-                log.debug("sending to the writer process failed", exc_info=True)
+            if not self._unsent:
+                loop.call_soon(self._send)
+            self._unsent.append(
+                (self._next_id, job.inbound, job.key, job.mode, job.deadline, job.replay_key)
+            )
         return future
+
+    def _send(self) -> None:
+        with self._lock:
+            self._send_unsent()
+
+    def _send_unsent(self) -> None:
+        specs, self._unsent = self._unsent, []
+        if not specs or self._sock is None:  # gone: its messages were handed over (_gone)
+            return
+        try:
+            self._sock.sendall(frame(specs))
+        except OSError:  # the child is gone; the reader hands its messages over
+            log.debug("sending to the writer process failed", exc_info=True)
 
     def close(self, timeout: float = CLOSE_WAIT_S) -> None:
         """Let the child finish what it was sent, then stop it (killed after `timeout`: what
         it left unanswered is then written here, see _gone)."""
         with self._lock:
+            self._send_unsent()  # what this turn of the event loop has not sent yet
             sock, proc, self._closing = self._sock, self._proc, True
         if sock is None or proc is None:
             return
@@ -292,9 +310,10 @@ def serve(sock: socket.socket) -> None:
     try:
         got = first[1:]
         while True:
-            for rid, *spec in got:
-                job = MessageJob(pipeline, *spec)
-                pipeline.writer_for(job.inbound).put(job, None, rid)
+            for specs in got:  # a frame: the messages of one turn of the parent's event loop
+                for rid, *spec in specs:
+                    job = MessageJob(pipeline, *spec)
+                    pipeline.writer_for(job.inbound).put(job, None, rid)
             got = frames.read()
     except (EOFError, OSError):
         pass  # the parent closed its end (or died)
