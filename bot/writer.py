@@ -137,18 +137,11 @@ def _prepare(conn: Connection, batch: Batch, jobs: list[Job]) -> None:
 class GroupCommitWriter:
     """A lazily started writer thread with its own connection; see the module docstring."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        max_batch: int = MAX_BATCH,
-        idle_s: float = IDLE_EXIT_S,
-        answer: Callable[[list, list], None] | None = None,
-    ):
+    def __init__(self, engine: Engine, *, max_batch: int = MAX_BATCH, idle_s: float = IDLE_EXIT_S):
         self.engine = engine
-        # answer(items, results) once a batch committed: by default resolve the futures;
-        # a writer process sends them back to the web server instead (bot.writer_process).
-        self.answer = answer or self.resolve_all
+        # answer(items, results) once a batch committed: by default resolve the futures; a
+        # writer process sends them back to the web process instead (bot.writer_process).
+        self.answer: Callable[[list, list], None] = self.resolve_all
         self.max_batch = max_batch
         self.idle_s = idle_s
         self.batches = 0  # counters for tests and the benchmark's profile
