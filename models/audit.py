@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.console import AuditLog
-from models.prepared import PreparedInsert
+from models.prepared import PreparedInsert, RowsInsert
 from models.types import utcnow
 
 _INSERT = PreparedInsert(AuditLog.__table__)
+# A writer batch's lines: on PostgreSQL one INSERT from arrays (RowsInsert).
+_INSERT_ROWS = RowsInsert(
+    AuditLog.__table__,
+    ("at", "actor", "action", "target_kind", "target_id", "school_id", "detail"),
+)
 
 
 def record(
@@ -37,4 +42,4 @@ def record(
     if batch is None:
         _INSERT.run(executor, row)
         return
-    batch.rows("audit_rows", _INSERT.run_many).append(row)
+    batch.rows("audit_rows", _INSERT_ROWS).append(row)

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import bindparam, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from models.batch_sql import BinaryStatement, bind_of, per_dialect, unnested
@@ -199,16 +200,32 @@ def together(conn: Connection) -> Iterator[None]:
         yield
 
 
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
 class RowsInsert:
     """An INSERT of many rows into `columns`, each column a row leaves out filled as SQLAlchemy
     would (its Python default, else NULL): one executemany on the driver (Prepared); on
     PostgreSQL, more than one row is ONE statement (INSERT ... SELECT FROM unnest of one array
     per column), where an executemany sends, and the server runs, one per row."""
 
-    def __init__(self, table, columns: tuple[str, ...]):
-        self.table, self.columns = table, columns
-        self._each = Prepared(insert(table).values({name: bindparam(name) for name in columns}))
+    def __init__(self, table, columns: tuple[str, ...], *, skip_conflicts_on: str = ""):
+        """`skip_conflicts_on`: a unique column; rows whose value is already there (or earlier
+        in the same rows) are skipped (ON CONFLICT DO NOTHING)."""
+        self.table, self.columns, self.key = table, columns, skip_conflicts_on
+        self._each = {dialect: Prepared(self._insert(dialect)) for dialect in _INSERTS}
         self._from_arrays: BinaryStatement | None = None
+
+    def _insert(self, dialect: str, rows_of=None):
+        """INSERT of one row's parameters, or of the rows of `rows_of`, in `dialect`."""
+        statement = _INSERTS[dialect](self.table)
+        if rows_of is None:
+            statement = statement.values({name: bindparam(name) for name in self.columns})
+        else:
+            statement = statement.from_select(list(self.columns), rows_of)
+        if self.key:
+            statement = statement.on_conflict_do_nothing(index_elements=[self.key])
+        return statement
 
     def _complete(self, row: dict) -> dict:
         return {
@@ -216,22 +233,22 @@ class RowsInsert:
             for name in self.columns
         }
 
-    def __call__(self, conn: Connection, rows: list[dict]) -> None:
+    def __call__(self, conn: Connection, rows: list[dict]) -> int:
+        """Insert `rows`; the number inserted."""
         if not rows:
-            return
+            return 0
         rows = [self._complete(row) for row in rows]
         if len(rows) > 1 and conn.dialect.name == "postgresql":
-            self._unnested(conn, rows)
-        else:
-            self._each.run(conn, rows)
+            return self._unnested(conn, rows)
+        return self._each[conn.dialect.name].run(conn, rows)
 
-    def _unnested(self, conn: Connection, rows: list[dict]) -> None:
+    def _unnested(self, conn: Connection, rows: list[dict]) -> int:
         if self._from_arrays is None:
             params: dict = {}
             rows_of = unnested(self.table, self.columns, "r", params)
-            statement = insert(self.table).from_select(list(self.columns), rows_of)
-            self._from_arrays = BinaryStatement(statement, params)
-        self._from_arrays(conn, {f"r_{name}": [row[name] for row in rows] for name in self.columns})
+            self._from_arrays = BinaryStatement(self._insert("postgresql", rows_of), params)
+        arrays = {f"r_{name}": [row[name] for row in rows] for name in self.columns}
+        return self._from_arrays(conn, arrays)
 
 
 class PreparedInsert:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from models.batch_sql import ONE, BinaryStatement, bind_of
 from models.channel import ChannelAccount
 from models.outbox import OutboxMessage
-from models.prepared import Prepared, PreparedInsert
+from models.prepared import Prepared, PreparedInsert, RowsInsert
 
 KEY_LENGTH = 160  # outbox.idempotency_key
 
@@ -107,7 +107,7 @@ def queue_rows(executor, rows: list[dict], *, batch=None) -> int | None:
     With the inbound path's writer `batch`, the rows join the batch's others and are written
     with them just before its commit (None: counted then, not now)."""
     if batch is not None:
-        batch.rows("outbox_rows", _queue_rows).extend(rows)
+        batch.rows("outbox_rows", _queue_batch_rows).extend(rows)
         return None
     return _queue_rows(executor, rows)
 
@@ -116,6 +116,22 @@ def _queue_rows(executor, rows: list[dict]) -> int:
     return insert_ignoring_duplicates(
         executor, OutboxMessage.__table__, rows, key="idempotency_key"
     )
+
+
+def _queue_batch_rows(conn: Connection, rows: list[dict]) -> int:
+    """A writer batch's rows: on PostgreSQL one INSERT from arrays per set of columns
+    (RowsInsert), where an executemany runs (and plans) one per row."""
+    if len(rows) < 2 or conn.dialect.name != "postgresql":
+        return _queue_rows(conn, rows)
+    shapes: dict[tuple, list[dict]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    return sum(_outbox_rows_insert(names)(conn, same) for names, same in shapes.items())
+
+
+@cache
+def _outbox_rows_insert(names: tuple[str, ...]) -> RowsInsert:
+    return RowsInsert(OutboxMessage.__table__, names, skip_conflicts_on="idempotency_key")
 
 
 def queue_rows_returning_ids(executor, rows: list[dict]) -> list[int]:

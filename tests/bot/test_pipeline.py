@@ -398,23 +398,30 @@ def per_message_claims(monkeypatch):
 
 
 def test_a_batch_of_binds_claims_its_codes_with_its_reads_on_postgresql(
-    session, batch, now, per_message_claims
+    session, engine, batch, now, per_message_claims
 ):
     students = [make_student(session, student_no=f"S10{i}", name=f"学生{i}") for i in range(3)]
     codes = _codes(session, now, *students)
-    handled = batch(
-        *((_text(now, f"绑定 {c}", user=f"oNew{i}"), f"msg:{i}") for i, c in enumerate(codes))
-    )
+    messages = [(_text(now, f"绑定 {c}", user=f"oNew{i}"), f"msg:{i}") for i, c in enumerate(codes)]
+    handled: list = []
+    sent = _statements(engine, lambda: handled.extend(batch(*messages)))
     for i, one in enumerate(handled):
         assert one.answer.startswith(f"绑定成功：学生 学生{i}（学号 S10{i}）"), one.answer
-    expected = [] if session.get_bind().dialect.name == "postgresql" else codes
-    assert per_message_claims == expected
-    accounts = {a.external_id: a.person_id for a in _rows(session, ChannelAccount)}
-    assert accounts == {f"oNew{i}": s.id for i, s in enumerate(students)}
-    used = {
-        c.code: c.used_by is not None and c.used_at is not None for c in _rows(session, InviteCode)
+    pg = session.get_bind().dialect.name == "postgresql"
+    assert per_message_claims == ([] if pg else codes)
+    accounts = {a.external_id: a for a in _rows(session, ChannelAccount)}
+    assert {u: a.person_id for u, a in accounts.items()} == {
+        f"oNew{i}": s.id for i, s in enumerate(students)
     }
-    assert used == dict.fromkeys(codes, True)
+    used = {c.code: (c.used_by, c.used_at is not None) for c in _rows(session, InviteCode)}
+    assert used == {code: (accounts[f"oNew{i}"].id, True) for i, code in enumerate(codes)}
+    # The codes' users, the audit lines and (PostgreSQL) the menus to push: one statement each
+    # for the batch (on PostgreSQL from arrays, where an executemany runs one per row).
+    writes = ["UPDATE invite_codes SET used_by", "INSERT INTO audit_log"]
+    for start in writes + (["INSERT INTO outbox"] if pg else []):
+        found = [sql for sql in sent if sql.startswith(start)]
+        assert len(found) == 1, (start, found)
+        assert ("unnest" in found[0]) == pg, found[0]
 
 
 def test_a_code_asked_for_again_in_the_batch_goes_to_whoever_asked_first(session, batch, now):
