@@ -284,20 +284,21 @@ def serve(sock: socket.socket) -> None:
     sending = threading.Lock()
 
     def answer(items: list, results: list) -> None:
-        answers, local = [], []
+        answers, own_items, own_results = [], [], []
         for item, (ok, value) in zip(items, results, strict=True):
             if isinstance(item[2], int):  # a message of the parent's, by its id
                 answers.append((item[2], *_sendable(ok, value)))
             else:  # this process's own (the barrier at the end)
-                local.append((item, (ok, value)))
+                own_items.append(item)
+                own_results.append((ok, value))
         if answers:
             try:
                 with sending:
                     sock.sendall(frame(answers))
             except OSError:  # the parent is gone: nobody is waiting any more
                 pass
-        if local:  # only after the answers: the barrier lets the socket close
-            GroupCommitWriter.resolve_all(*map(list, zip(*local, strict=True)))
+        if own_items:  # only after the answers: the barrier lets the socket close
+            GroupCommitWriter.resolve_all(own_items, own_results)
 
     for writer in pipeline.writers:
         writer.answer = answer

@@ -13,7 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
-from models.batch_sql import BinaryStatement, bind_of, listed
+from models.batch_sql import BinaryStatement, bind_of, listed, unnest_of
 from models.channel import BindFailure, ChannelAccount, InviteCode
 from models.prepared import Prepared, Read, read_all
 
@@ -238,17 +238,10 @@ def _set_code_users(conn, rows: list[dict]) -> None:
 
 
 def _code_users_from_arrays() -> BinaryStatement:
-    codes = bindparam("r_code", type_=postgresql.ARRAY(_CODE.c.code.type))
-    users = bindparam("r_by", type_=postgresql.ARRAY(_CODE.c.used_by.type))
-    pairs = (
-        func.unnest(codes, users)
-        .table_valued(column("code", _CODE.c.code.type), column("by", _CODE.c.used_by.type))
-        .render_derived(name="r")
-    )
+    params: dict = {}
+    pairs = unnest_of({"code": _CODE.c.code, "by": _CODE.c.used_by}, "r", params)
     statement = update(_CODE).where(_CODE.c.code == pairs.c.code).values(used_by=pairs.c.by)
-    return BinaryStatement(
-        statement, {"r_code": (_CODE.c.code, True), "r_by": (_CODE.c.used_by, True)}
-    )
+    return BinaryStatement(statement, params)
 
 
 _CODE_USERS_FROM_ARRAYS = _code_users_from_arrays()

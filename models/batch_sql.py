@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from sqlalchemy import Column, String, any_, bindparam, func, literal_column
+from sqlalchemy import column as sa_column
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -105,14 +106,20 @@ class BinaryStatement:
 
 
 def unnested(table, columns: tuple[str, ...], prefix: str, params: dict):
-    """SELECT * FROM unnest(one array parameter `prefix_column` per column): rows as columns.
+    """SELECT * FROM unnest(one array parameter `prefix_column` per column of `table`)."""
+    return sa_select(*unnest_of({name: table.c[name] for name in columns}, prefix, params).c)
+
+
+def unnest_of(columns: dict[str, Column], prefix: str, params: dict):
+    """unnest(one array parameter `prefix_name` per entry) AS prefix(name, ...): rows as
+    columns, each typed and bound as its Column (which need not belong to a table).
 
     Each parameter is added to `params` (name -> (column, True)) for BinaryStatement.
     """
     arrays = []
-    for name in columns:
+    for name, column in columns.items():
         param = f"{prefix}_{name}"
-        arrays.append(bindparam(param, type_=postgresql.ARRAY(table.c[name].type)))
-        params[param] = (table.c[name], True)
-    rows = func.unnest(*arrays).table_valued(*columns).render_derived(name=prefix)
-    return sa_select(*rows.c)
+        arrays.append(bindparam(param, type_=postgresql.ARRAY(column.type)))
+        params[param] = (column, True)
+    typed = [sa_column(name, column.type) for name, column in columns.items()]
+    return func.unnest(*arrays).table_valued(*typed).render_derived(name=prefix)

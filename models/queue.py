@@ -7,11 +7,10 @@ from functools import cache
 from types import SimpleNamespace
 
 from sqlalchemy import Column, String, and_, bindparam, func, literal_column, select, update
-from sqlalchemy import column as sa_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from models.batch_sql import ONE, BinaryStatement, bind_of
+from models.batch_sql import ONE, BinaryStatement, bind_of, unnest_of
 from models.channel import ChannelAccount
 from models.outbox import OutboxMessage
 from models.prepared import Prepared, PreparedInsert, RowsInsert
@@ -123,10 +122,15 @@ def _queue_batch_rows(conn: Connection, rows: list[dict]) -> int:
     (RowsInsert), where an executemany runs (and plans) one per row."""
     if len(rows) < 2 or conn.dialect.name != "postgresql":
         return _queue_rows(conn, rows)
+    return sum(_outbox_rows_insert(names)(conn, same) for names, same in _by_shape(rows))
+
+
+def _by_shape(rows: list[dict]):
+    """(column names, the rows naming exactly those) for each set of names among `rows`."""
     shapes: dict[tuple, list[dict]] = {}
     for row in rows:
         shapes.setdefault(tuple(row), []).append(row)
-    return sum(_outbox_rows_insert(names)(conn, same) for names, same in shapes.items())
+    return shapes.items()
 
 
 @cache
@@ -212,11 +216,8 @@ def _enqueue_rows(executor, rows: list[dict]) -> int:
     """The rows queued: per set of columns given, on PostgreSQL one statement from arrays
     for many rows (an executemany runs and plans one per row), else one executemany."""
     dialect = _dialect_name(executor)
-    shapes: dict[tuple, list[dict]] = {}
-    for row in rows:
-        shapes.setdefault(tuple(row), []).append(row)
     queued = 0
-    for names, same in shapes.items():
+    for names, same in _by_shape(rows):
         if len(same) > 1 and dialect == "postgresql":
             conn = executor if isinstance(executor, Connection) else executor.connection()
             arrays = {f"r_{name}": [row[name] for row in same] for name in names}
@@ -251,10 +252,8 @@ def _to_every_account_from_arrays(names: tuple[str, ...]) -> BinaryStatement:
     person (see _to_every_account), in ONE statement."""
     table, account = OutboxMessage.__table__, ChannelAccount.__table__
     columns = {name: Column(name, String) if name == "key" else table.c[name] for name in names}
-    params = {f"r_{name}": (col, True) for name, col in columns.items()}
-    arrays = [bindparam(f"r_{name}", type_=postgresql.ARRAY(c.type)) for name, c in columns.items()]
-    typed = [sa_column(name, c.type) for name, c in columns.items()]
-    rows = func.unnest(*arrays).table_valued(*typed).render_derived(name="r")
+    params: dict = {}
+    rows = unnest_of(columns, "r", params)
     taken, joined = _accounts_of_rows(rows, account)
     written = [name for name in names if name != "key"]
     select_rows = select(*(taken[n] if n in taken else rows.c[n] for n in written)).select_from(
