@@ -149,6 +149,15 @@ def bind(
     return account
 
 
+def bound_student(session: Session, *, external_id: str, channel: str = "wechat", **fields):
+    """A student (make_student's `fields`) bound to a chat account, committed."""
+    student = make_student(session, **fields)
+    bind(session, person_kind="student", person_id=student.id, channel=channel,
+         external_id=external_id, school_id=student.school_id)  # fmt: skip
+    session.commit()
+    return student
+
+
 def add_checkin(
     session: Session, student_id: int, day: date, hh: int = 8, mm: int = 55, ss: int = 0
 ) -> CheckIn | None:

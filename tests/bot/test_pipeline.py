@@ -25,7 +25,7 @@ from models import (
     Ticket,
 )
 from models import inbound as inbound_queries
-from tests.factories import GUIYANG, bind, make_student
+from tests.factories import GUIYANG, bind, bound_student, make_student
 
 FAR = (GUIYANG[0] + 0.0108, GUIYANG[1])  # about 1.2 km north of the workplace
 OPENID = "oBatchStudent0001"
@@ -44,11 +44,7 @@ def _text(at, text: str, user=OPENID) -> Inbound:
 
 @pytest.fixture
 def student(session):
-    student = make_student(session)
-    bind(session, person_kind="student", person_id=student.id, channel="wechat",
-         external_id=OPENID, school_id=student.school_id)  # fmt: skip
-    session.commit()
-    return student
+    return bound_student(session, external_id=OPENID)
 
 
 @pytest.fixture
@@ -219,11 +215,9 @@ def test_a_binding_changed_by_another_process_is_read_afresh(session, batch, stu
 
 def _student(session, n: int):
     """Another bound student (their own number and openid) on the same placement rules."""
-    student = make_student(session, student_no=f"S{100 + n}", name=f"学生{n}")
-    bind(session, person_kind="student", person_id=student.id, channel="wechat",
-         external_id=f"oStudent{n:04d}", school_id=student.school_id)  # fmt: skip
-    session.commit()
-    return student
+    return bound_student(
+        session, external_id=f"oStudent{n:04d}", student_no=f"S{100 + n}", name=f"学生{n}"
+    )
 
 
 def _statements(engine, run) -> list[str]:

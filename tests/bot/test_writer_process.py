@@ -19,7 +19,7 @@ from bot.pipeline import Pipeline, writer_mode
 from bot.types import Inbound, Location
 from core.settings import Settings
 from models import CheckIn, InboundSeen
-from tests.factories import GUIYANG, bind, make_student
+from tests.factories import GUIYANG, bound_student
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "api"))
 from wechat_craft import craft, fixture, open_reply
@@ -35,11 +35,7 @@ def _with_writer(settings: Settings, writer: str) -> Settings:
 
 @pytest.fixture
 def student(session):
-    student = make_student(session)
-    bind(session, person_kind="student", person_id=student.id, channel="wechat",
-         external_id=OPENID, school_id=student.school_id)  # fmt: skip
-    session.commit()
-    return student
+    return bound_student(session, external_id=OPENID)
 
 
 def _count(engine, model) -> int:
