@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from geopy.distance import geodesic, great_circle
 
 from core.geo import (
     bd09_to_gcj02,
@@ -61,3 +62,13 @@ def test_points_outside_china_are_not_shifted():
 def test_unknown_datum_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown datum"):
         to_gcj02(26.5, 106.7, "utm")
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [((26.5783, 106.7135), (26.5801, 106.7152)), ((39.908, 116.397), (39.9094, 116.4032)),
+     ((22.54, 114.06), (22.54, 114.07)), ((45.75, 126.63), (45.7, 126.6))],
+)  # fmt: skip
+def test_fence_distance_is_geopys_great_circle_and_near_the_geodesic(a, b):
+    assert distance_m(a, b) == pytest.approx(great_circle(a, b).m, abs=1e-3)
+    assert distance_m(a, b) == pytest.approx(geodesic(a, b).m, rel=5e-3)
