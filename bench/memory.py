@@ -12,13 +12,16 @@ from bench.population import STUDENT_OPENID, add_students
 from bench.server import children, uvicorn_server
 from bench.webhook import server_env
 
-# Free text goes through intent detection and ticket classification (jieba).
+# Free text goes through intent detection and ticket classification (jieba); a daily report
+# submitted in one message takes its keywords (jieba's IDF table).
 TEXTS = (
     "我想反馈一下，公司已经两个月没发工资了",
     "每天加班到晚上十点，也没有加班费，怎么办",
     "车间的安全防护不到位，我有点担心",
     "状态",
     "帮助",
+    "日报 今天在车间跟着师傅学习汽车保养，更换了机油和机油滤清器，检查了刹车片的磨损情况，"
+    "还学会了使用举升机。师傅讲解得很耐心，我把操作要点都记在了本子上，明天继续练习。",
 )
 
 
@@ -49,7 +52,7 @@ def _text_message(base: str, openid: str, content: str) -> int:
     return resp.status_code
 
 
-def run(url: str, *, messages: int = 40, log=print) -> dict:
+def run(url: str, *, messages: int = 42, log=print) -> dict:
     """Start the real app, send free text and locations, then read its RSS."""
     ids = add_students(url, 10)
     with uvicorn_server("api.asgi:app_factory", env=server_env(url)) as (base, proc):

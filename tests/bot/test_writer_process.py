@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -159,3 +160,22 @@ def test_closing_waits_for_what_the_writer_process_was_sent(settings, engine, st
     assert pipeline.writers[0].jobs == 0  # all answered by the writer process
     assert child.poll() == 0
     assert _count(engine, InboundSeen) == 5
+
+
+def test_the_writer_process_imports_no_http_client_nor_jiebas_tagger():
+    """Memory (bench/memory.py): what the writer process loads to run every kind of message,
+    a journal's keywords included, leaves out what only the web process or nothing needs."""
+    code = (
+        "import sys, bot.writer_process, bot.pipeline, models.db\n"
+        "from core import text, intents, classify\n"
+        "intents.detect('公司两个月没发工资了')\n"
+        "text.keywords('今天跟着师傅学习更换机油和滤清器')\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in"
+        " ('pkg_resources', 'geopy', 'requests', 'aiohttp', 'httpx', 'fastapi', 'wechatpy')"
+        " or m.startswith(('jieba.posseg', 'jieba.analyse')))))"
+    )
+    project = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from core import text as zh
+from core.demo_data import JOURNAL_SENTENCES
 from core.intents import control_word, detect, journal_kind
 
 
@@ -130,3 +133,14 @@ def test_keywords_are_extracted_from_a_journal():
     keywords = zh.keywords(text)
     assert "机油" in keywords
     assert len(keywords) <= 8
+
+
+def test_keywords_rank_as_jieba_analyse_does():
+    import jieba.analyse  # the reference; the product does not import it (its POS tagger)
+
+    rng = random.Random(7)
+    for _ in range(60):
+        text = "".join(rng.sample(JOURNAL_SENTENCES, rng.randint(1, 8))) + " Excel 3 次"
+        tags = jieba.analyse.extract_tags(text, topK=16)
+        expected = [t for t in tags if t not in zh.STOP_KEYWORDS and not t.isdigit()][:8]
+        assert zh.keywords(text) == expected
