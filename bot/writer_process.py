@@ -45,9 +45,6 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent  # the project: `bot` is importable from here
 HEADER = 4
-# PostgreSQL: two writer lanes (threads) in the writer process, so that one runs its Python
-# while the other waits for a round trip; SQLite has one writer anyway.
-LANES = 1
 CHUNK = 1 << 16
 # A child that is still starting (importing, loading jieba: seconds on a busy machine) when
 # the app shuts down gets this long to answer what it was sent.
