@@ -38,7 +38,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from bot.dispatch import bind_request, dispatch
-from bot.types import Inbound, Reply, join_replies
+from bot.types import Inbound, Reply, join_replies, pickled_by_fields
 from bot.writer import Batch, GroupCommitWriter
 from bot.writer_process import ProcessWriter
 from core.evidence import point_key, sample_since
@@ -85,6 +85,7 @@ SORRY = (
 )
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Handled:
     """What became of one message (see the module docstring for the adapter contract)."""

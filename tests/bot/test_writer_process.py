@@ -179,3 +179,21 @@ def test_the_writer_process_imports_no_http_client_nor_jiebas_tagger():
         [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == []
+
+
+def test_messages_and_answers_cross_as_their_fields(now):
+    """What crosses the socket pickles as the class called with its fields (bot.types.
+    pickled_by_fields), and comes back equal."""
+    import pickle
+
+    from bot.pipeline import Handled
+    from bot.types import Reply
+
+    inbound = Inbound("wechat", "o1", now, location=Location(26.5, 106.7, "gcj02", label="厂区"))
+    handled = Handled("done", (Reply("已签到", buttons=("状态",)),), "已签到", (7,))
+    for value in (inbound, handled):
+        assert value.__reduce__() == (
+            type(value),
+            tuple(getattr(value, f) for f in value.__slots__),
+        )
+        assert pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL)) == value
