@@ -7,10 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import Integer, String, bindparam, event, func, insert, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
 
-from models import ChannelAccount, CheckIn, Placement
+from models import ChannelAccount, CheckIn, InboundSeen, Placement
+from models.checkins import CHECKIN_COLUMNS
 from models.inbound import touch_accounts
-from models.prepared import Prepared, PreparedInsert, Read, read_all
+from models.prepared import Prepared, PreparedInsert, Read, RowsInsert, read_all
 from models.tickets import CaseNote
 from tests.factories import make_student
 
@@ -172,3 +174,43 @@ def test_moving_48_hour_windows_updates_accounts_in_place(engine, session):
             " WHERE relid = 'channel_accounts'::regclass"
         ).one()
     assert updated >= 600 and hot / updated > 0.9, (updated, hot)
+
+
+def test_an_insert_from_arrays_lets_its_foreign_key_checks_keep_their_plans(engine, session):
+    """PostgreSQL: many rows into a table with foreign keys (check-ins: school, student,
+    placement) are inserted under the default plan mode, so that PostgreSQL's per-row key
+    checks keep their plans, and the session's force_custom_plan is back right after, or
+    after the rollback when the insert failed. A table without foreign keys: the insert only."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan cache")
+    student_id = _checkins(session, 1)
+    known = session.exec(sa_select(_CHECKIN).where(_CHECKIN.c.student_id == student_id)).one()
+    row = {k: v for k, v in known._mapping.items() if k in CHECKIN_COLUMNS}
+    rows = [dict(row, day=date(2026, 4, d)) for d in (1, 2)]
+    sent: list[str] = []
+    listen = lambda conn, cursor, statement, *args: sent.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        with engine.begin() as conn:
+            assert RowsInsert(_CHECKIN, CHECKIN_COLUMNS)(conn, rows) == 2
+            mode = conn.exec_driver_sql("SHOW plan_cache_mode").scalar()
+        modes, sent[:] = sent[:], []
+        with engine.connect() as conn:
+            strangers = [dict(r, student_id=student_id + 1000) for r in rows]
+            with pytest.raises(IntegrityError):
+                RowsInsert(_CHECKIN, CHECKIN_COLUMNS)(conn, strangers)
+            conn.rollback()
+            after_failure = conn.exec_driver_sql("SHOW plan_cache_mode").scalar()
+        sent.clear()
+        with engine.begin() as conn:
+            seen = [{"channel": "wechat", "dedup_key": f"k{i}", "reply": "", "at": known.at}
+                    for i in range(2)]  # fmt: skip
+            RowsInsert(InboundSeen.__table__, ("channel", "dedup_key", "reply", "at"))(conn, seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert [s.split(" (")[0] for s in modes] == [
+        "SET LOCAL plan_cache_mode = auto", "INSERT INTO checkins",
+        "SET LOCAL plan_cache_mode = force_custom_plan", "SHOW plan_cache_mode",
+    ]  # fmt: skip
+    assert mode == after_failure == "force_custom_plan"
+    assert [s.split(" (")[0] for s in sent] == ["INSERT INTO inbound_seen"]
