@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from models.batch_sql import BinaryStatement, bind_of, per_dialect, unnested
-from models.db import PLAN_CACHE_MODE
+from models.db import CACHED_PLANS, PLAN_EACH
 
 
 class _RowBase(tuple):
@@ -204,21 +204,12 @@ def together(conn: Connection) -> Iterator[None]:
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-# PostgreSQL checks a foreign key with a prepared query of its own, once per row inserted. The
-# session's plan_cache_mode (models.db.PLAN_CACHE_MODE, there for our reads) would plan each of
-# those anew, for every row: a 30-row insert of check-ins took 2.4 ms instead of 1.5. An insert
-# from arrays reads no table, so no plan of it can go stale: it runs under the default mode,
-# where those checks keep their plan (a probe of the primary key), in the same round trip.
-_CACHED_PLANS = "SET LOCAL plan_cache_mode = auto"
-_PLAN_EACH = f"SET LOCAL plan_cache_mode = {PLAN_CACHE_MODE}"
-
-
 class RowsInsert:
     """An INSERT of many rows into `columns`, each column a row leaves out filled as SQLAlchemy
     would (its Python default, else NULL): one executemany on the driver (Prepared); on
     PostgreSQL, more than one row is ONE statement (INSERT ... SELECT FROM unnest of one array
     per column), where an executemany sends, and the server runs, one per row; its
-    foreign-key checks keep their plans (_CACHED_PLANS)."""
+    foreign-key checks keep their plans (models.db.CACHED_PLANS)."""
 
     def __init__(self, table, columns: tuple[str, ...], *, skip_conflicts_on: str = ""):
         """`skip_conflicts_on`: a unique column; rows whose value is already there (or earlier
@@ -262,9 +253,9 @@ class RowsInsert:
         if not self.table.foreign_keys:
             return self._from_arrays(conn, arrays)
         # Should the insert fail, the transaction is rolled back, and SET LOCAL with it.
-        conn.exec_driver_sql(_CACHED_PLANS)
+        conn.exec_driver_sql(CACHED_PLANS)
         count = self._from_arrays(conn, arrays)
-        conn.exec_driver_sql(_PLAN_EACH)
+        conn.exec_driver_sql(PLAN_EACH)
         return count
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Column, MetaData, Table, and_, func, select
 from sqlmodel import Session
 
-from models.db import refresh_statistics
+from models.db import CACHED_PLANS, PLAN_EACH, refresh_statistics
 from models.people import (
     Company,
     Guardianship,
@@ -236,10 +236,14 @@ class _Bulk:
             if self.pg:
                 types = self._column_types(table)
                 sql = f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
+                if table.foreign_keys:  # the per-row key checks keep their plans
+                    cur.execute(CACHED_PLANS)
                 with cur.copy(sql) as copy:
                     copy.set_types([types[c] for c in columns])
                     for row in rows:
                         copy.write_row(row)
+                if table.foreign_keys:
+                    cur.execute(PLAN_EACH)
             else:
                 marks = ", ".join("?" for _ in columns)
                 cur.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)

@@ -66,3 +66,41 @@ def test_a_failed_write_on_the_writer_thread_undoes_the_whole_import(
 
     counts = table_counts(engine)
     assert counts["students"] == counts["schools"] == counts["parents"] == 0
+
+
+def test_each_copy_into_a_table_with_foreign_keys_keeps_their_checks_planned_once(
+    settings, engine, tmp_path, overlapped, monkeypatch
+):
+    """PostgreSQL checks every foreign key of every copied row with a prepared query; the
+    COPYs run under the default plan mode, where those keep their plans, and the session's
+    force_custom_plan is set back right after each (models.db.CACHED_PLANS / PLAN_EACH)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan cache")
+    import psycopg
+
+    from models.db import CACHED_PLANS, PLAN_EACH
+
+    sent: list[str] = []
+    execute, copy = psycopg.Cursor.execute, psycopg.Cursor.copy
+
+    def recording_execute(self, query, *args, **kwargs):
+        sent.append(str(query))
+        return execute(self, query, *args, **kwargs)
+
+    def recording_copy(self, statement, *args, **kwargs):
+        sent.append(str(statement))
+        return copy(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", recording_execute)
+    monkeypatch.setattr(psycopg.Cursor, "copy", recording_copy)
+    path = tmp_path / "big.csv"
+    write_big_roster(path, 40)
+
+    roster, tally = import_file(settings, engine, path)
+
+    assert roster.errors == [] and tally["placement"].created == 40
+    copies = [i for i, s in enumerate(sent) if s.startswith("COPY ")]
+    keyed = [i for i in copies if sent[i].split()[1] in ("students", "placements", "guardianships")]
+    assert len(keyed) == 3
+    for i in keyed:
+        assert (sent[i - 1], sent[i + 1]) == (CACHED_PLANS, PLAN_EACH), sent[i]
