@@ -53,6 +53,7 @@ from models import (
     Student,
     Ticket,
 )
+from models.db import CACHED_PLANS, PLAN_EACH
 from models.types import AwareDateTime
 from scheduler import compliance_sql as q
 from scheduler.compliance_notify import notify_teachers
@@ -320,7 +321,12 @@ def _insert_new(session: Session, today: date, now: datetime) -> int:
         .from_select(columns, rows)
         .on_conflict_do_nothing(index_elements=["placement_id", "rule"])
     )
+    postgres = dialect is postgresql
+    if postgres:  # each finding's four foreign keys are checked without planning each check
+        session.execute(text(CACHED_PLANS))
     result = session.execute(stmt, execution_options={"preserve_rowcount": True})
+    if postgres:
+        session.execute(text(PLAN_EACH))
     return max(result.rowcount or 0, 0)
 
 

@@ -152,3 +152,27 @@ def test_tallies_count_open_and_unknown_per_school(cfg, engine, session, importe
 def test_a_row_is_only_as_wrong_as_its_data(cfg):
     """The base row itself is compliant (a guard for the table above)."""
     assert row("X", {})["agreement_signed"] == "是"
+
+
+def test_new_findings_are_inserted_with_their_key_checks_planned_once(
+    cfg, engine, session, imported
+):
+    """PostgreSQL: the INSERT of the new findings (four foreign keys each) runs under the
+    default plan mode, where PostgreSQL's per-row key checks keep their plans, and the
+    session's force_custom_plan is set back right after (models.db.CACHED_PLANS)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan cache")
+    from sqlalchemy import event
+
+    from models.db import CACHED_PLANS, PLAN_EACH
+
+    sent: list[str] = []
+    listen = lambda conn, cursor, statement, *args: sent.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        assert check_compliance(session, cfg, at(TODAY, 6, 30))["new"] > 0
+        session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    (i,) = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO findings ")]
+    assert (sent[i - 1], sent[i + 1]) == (CACHED_PLANS, PLAN_EACH)
