@@ -59,10 +59,24 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
 PLAN_CACHE_MODE = "force_custom_plan"
 # PostgreSQL checks each foreign key of each row written with a prepared query of its own, and
 # PLAN_CACHE_MODE would plan that query anew for every row (a 30-row insert of check-ins took
-# 2.4 ms instead of 1.5). A write that reads no table (an insert from arrays, a COPY), whose
-# own plan cannot go stale, runs between these two: there the checks keep their plans.
+# 2.4 ms instead of 1.5). A write of many rows whose own plan cannot go stale (an insert from
+# arrays or a COPY reads no table; a sweep's INSERT ... SELECT runs once, planned for that
+# run) runs between these two (key_checks_planned_once): there the checks keep their plans.
 CACHED_PLANS = "SET LOCAL plan_cache_mode = auto"
 PLAN_EACH = f"SET LOCAL plan_cache_mode = {PLAN_CACHE_MODE}"
+
+
+@contextmanager
+def key_checks_planned_once(executor) -> Iterator[None]:
+    """Run the block's write between CACHED_PLANS and PLAN_EACH on PostgreSQL (`executor`: a
+    Session or a Connection, in a transaction). Should the write fail, PLAN_EACH is not sent:
+    the transaction is rolled back, and SET LOCAL with it."""
+    postgres = bind_of(executor).dialect.name == "postgresql"
+    if postgres:
+        executor.execute(text(CACHED_PLANS))
+    yield
+    if postgres:
+        executor.execute(text(PLAN_EACH))
 
 
 def refresh_statistics(executor, tables=()) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from models.batch_sql import BinaryStatement, bind_of, per_dialect, unnested
-from models.db import CACHED_PLANS, PLAN_EACH
+from models.db import key_checks_planned_once
 
 
 class _RowBase(tuple):
@@ -209,7 +209,7 @@ class RowsInsert:
     would (its Python default, else NULL): one executemany on the driver (Prepared); on
     PostgreSQL, more than one row is ONE statement (INSERT ... SELECT FROM unnest of one array
     per column), where an executemany sends, and the server runs, one per row; its
-    foreign-key checks keep their plans (models.db.CACHED_PLANS)."""
+    foreign-key checks keep their plans (models.db.key_checks_planned_once)."""
 
     def __init__(self, table, columns: tuple[str, ...], *, skip_conflicts_on: str = ""):
         """`skip_conflicts_on`: a unique column; rows whose value is already there (or earlier
@@ -252,11 +252,8 @@ class RowsInsert:
         arrays = {f"r_{name}": [row[name] for row in rows] for name in self.columns}
         if not self.table.foreign_keys:
             return self._from_arrays(conn, arrays)
-        # Should the insert fail, the transaction is rolled back, and SET LOCAL with it.
-        conn.exec_driver_sql(CACHED_PLANS)
-        count = self._from_arrays(conn, arrays)
-        conn.exec_driver_sql(PLAN_EACH)
-        return count
+        with key_checks_planned_once(conn):
+            return self._from_arrays(conn, arrays)
 
 
 class PreparedInsert:

@@ -53,7 +53,7 @@ from models import (
     Student,
     Ticket,
 )
-from models.db import CACHED_PLANS, PLAN_EACH
+from models.db import key_checks_planned_once
 from models.types import AwareDateTime
 from scheduler import compliance_sql as q
 from scheduler.compliance_notify import notify_teachers
@@ -321,12 +321,8 @@ def _insert_new(session: Session, today: date, now: datetime) -> int:
         .from_select(columns, rows)
         .on_conflict_do_nothing(index_elements=["placement_id", "rule"])
     )
-    postgres = dialect is postgresql
-    if postgres:  # each finding's four foreign keys are checked without planning each check
-        session.execute(text(CACHED_PLANS))
-    result = session.execute(stmt, execution_options={"preserve_rowcount": True})
-    if postgres:
-        session.execute(text(PLAN_EACH))
+    with key_checks_planned_once(session):  # four foreign keys per finding
+        result = session.execute(stmt, execution_options={"preserve_rowcount": True})
     return max(result.rowcount or 0, 0)
 
 

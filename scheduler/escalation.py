@@ -19,6 +19,7 @@ from sqlmodel import Session
 from core.notices import format_day
 from core.settings import Settings
 from models import Alert, ChannelAccount, ConsoleUser, Guardianship, School, Teacher
+from models.db import key_checks_planned_once
 from models.types import AwareDateTime
 from scheduler.absences import (
     ABSENTEES,
@@ -149,7 +150,8 @@ def _raise_alerts(session: Session, kind: str, fresh, day: date, now: datetime) 
         .from_select([*columns, "created_at", "updated_at"], rows)
         .on_conflict_do_nothing(index_elements=["kind", "student_id", "day"])
     )
-    result = session.execute(stmt, execution_options={"preserve_rowcount": True})
+    with key_checks_planned_once(session):  # school and student keys per alert
+        result = session.execute(stmt, execution_options={"preserve_rowcount": True})
     return max(result.rowcount or 0, 0)
 
 

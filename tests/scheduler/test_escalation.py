@@ -129,3 +129,28 @@ def test_students_on_different_shifts_get_their_own_digest(engine, session, swee
     assert ["张三" in r.text for r in rows(engine, "teacher_digest")] == [True]
     sweep(MON, 11, 0)
     assert len(rows(engine, "teacher_digest")) == 2
+
+
+def test_alerts_are_inserted_with_their_key_checks_planned_once(engine, student, session, sweep):
+    """PostgreSQL: the INSERT of the day's alerts (a school and a student key each) runs
+    between models.db.CACHED_PLANS and PLAN_EACH: PostgreSQL's per-row key checks keep
+    their plans while the session otherwise plans each execution anew."""
+    import pytest
+    from sqlalchemy import event
+
+    from models.db import CACHED_PLANS, PLAN_EACH
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan cache")
+    check_in(session, student, LAST)
+    sweep(MON, 11, 0)
+    sent: list[str] = []
+    listen = lambda conn, cursor, statement, *args: sent.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        sweep(TUE, 11, 0)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert len(alerts(engine, "missing")) == 1
+    inserts = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO alerts ")]
+    assert inserts and all((sent[i - 1], sent[i + 1]) == (CACHED_PLANS, PLAN_EACH) for i in inserts)
