@@ -60,8 +60,9 @@ PLAN_CACHE_MODE = "force_custom_plan"
 # PostgreSQL checks each foreign key of each row written with a prepared query of its own, and
 # PLAN_CACHE_MODE would plan that query anew for every row (a 30-row insert of check-ins took
 # 2.4 ms instead of 1.5). A write of many rows whose own plan cannot go stale (an insert from
-# arrays or a COPY reads no table; a sweep's INSERT ... SELECT runs once, planned for that
-# run) runs between these two (key_checks_planned_once): there the checks keep their plans.
+# arrays or a COPY reads no table; a sweep's INSERT ... SELECT reads the temp table it has just
+# built and analyzed) runs between these two (key_checks_planned_once): there the checks keep
+# their plans.
 CACHED_PLANS = "SET LOCAL plan_cache_mode = auto"
 PLAN_EACH = f"SET LOCAL plan_cache_mode = {PLAN_CACHE_MODE}"
 
