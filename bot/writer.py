@@ -256,12 +256,12 @@ class GroupCommitWriter:
                 by_loop.setdefault(loop, []).append((future, result))
         for loop, pairs in by_loop.items():
             try:
-                loop.call_soon_threadsafe(resolve, pairs)
+                loop.call_soon_threadsafe(_resolve, pairs)
             except RuntimeError:  # that loop is closed: nobody is waiting any more
                 pass
 
 
-def resolve(pairs: list) -> None:
+def _resolve(pairs: list) -> None:
     """Settle (future, (ok, value)) pairs on their event loop's thread."""
     for future, (ok, value) in pairs:
         if future.cancelled():

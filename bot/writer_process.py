@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.writer import GroupCommitWriter, resolve
+from bot.writer import GroupCommitWriter
 
 if TYPE_CHECKING:
     from bot.pipeline import MessageJob
@@ -206,16 +206,9 @@ class ProcessWriter:
         try:
             while True:
                 for answers in frames.read():
-                    by_loop: dict[Any, list] = {}
                     with self._lock:
-                        for rid, ok, value in answers:
-                            _job, loop, future = self._pending.pop(rid)
-                            by_loop.setdefault(loop, []).append((future, (ok, value)))
-                    for loop, pairs in by_loop.items():
-                        try:
-                            loop.call_soon_threadsafe(resolve, pairs)
-                        except RuntimeError:  # that loop is closed: nobody is waiting any more
-                            pass
+                        items = [self._pending.pop(rid) for rid, _, _ in answers]
+                    GroupCommitWriter.resolve_all(items, [(ok, value) for _, ok, value in answers])
         except (EOFError, OSError):
             pass
         self._gone(sock, proc)
@@ -240,15 +233,14 @@ class ProcessWriter:
                 code,
                 len(pending),
             )
-        for job, loop, future in pending.values():
-            if job.key:  # run again: a committed batch answers from its stored reply
-                self.fallback.put(job, loop, future)
+        lost = []
+        for item in pending.values():
+            if item[0].key:  # run again: a committed batch answers from its stored reply
+                self.fallback.put(*item)
             else:
-                pair = (future, (False, ChildGone("the writer process exited")))
-                try:
-                    loop.call_soon_threadsafe(resolve, [pair])
-                except RuntimeError:
-                    pass
+                lost.append(item)
+        gone = (False, ChildGone("the writer process exited"))
+        GroupCommitWriter.resolve_all(lost, [gone] * len(lost))
 
 
 # --- the child's side ----------------------------------------------------------------------
